@@ -1,0 +1,304 @@
+//! The rows the store reads and writes, as plain structs. API and page types are
+//! built from these in the application crate; these are never serialised to clients.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::id::{id_floor_for_time, now_ms};
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map($name)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// An account's id.
+    AccountId
+);
+id_type!(
+    /// A note's (or comment's) id.
+    NoteId
+);
+id_type!(
+    /// A registered OAuth application's id.
+    AppId
+);
+
+/// A local account as the rest of the app sees it (no secrets).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Account {
+    pub id: AccountId,
+    pub username: String,
+    pub display_name: String,
+    pub bio: String,
+    /// ISO 639-1 codes of the languages this person reads, most preferred first.
+    pub languages: Vec<String>,
+    pub ui_language: Option<String>,
+    pub locked: bool,
+    pub is_admin: bool,
+    pub suspended: bool,
+    pub notes_count: i64,
+    pub followers_count: i64,
+    pub following_count: i64,
+    pub last_note_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Everything needed to create an account. The password is already hashed.
+#[derive(Clone, Debug)]
+pub struct NewAccount {
+    pub username: String,
+    pub display_name: String,
+    /// Lower-cased; optional, because pengyou asks for no contact details.
+    pub email: Option<String>,
+    pub password_hash: String,
+    pub languages: Vec<String>,
+    pub ui_language: Option<String>,
+    pub is_admin: bool,
+}
+
+/// A profile edit; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct AccountUpdate {
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub languages: Option<Vec<String>>,
+    pub ui_language: Option<Option<String>>,
+    pub locked: Option<bool>,
+}
+
+/// An account with its password hash, for logging in.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    pub account: Account,
+    pub password_hash: String,
+}
+
+/// Counts shown by the instance endpoints.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct InstanceStats {
+    pub accounts: i64,
+    pub notes: i64,
+}
+
+/// A web login. Only the SHA-256 of the cookie's token is stored.
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    pub token_hash: Vec<u8>,
+    pub account_id: AccountId,
+    pub user_agent: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A live web session and its account.
+#[derive(Clone, Debug)]
+pub struct WebSession {
+    pub account: Account,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A registered OAuth client.
+#[derive(Clone, Debug)]
+pub struct App {
+    pub id: AppId,
+    pub client_id: String,
+    /// SHA-256 of the client secret; the secret itself is shown once, at creation.
+    pub secret_hash: Vec<u8>,
+    pub name: String,
+    pub website: Option<String>,
+    pub redirect_uris: Vec<String>,
+    /// Space-separated scopes the app may ask for.
+    pub scopes: String,
+    pub created_at: i64,
+}
+
+/// A new OAuth client.
+#[derive(Clone, Debug)]
+pub struct NewApp {
+    pub client_id: String,
+    pub secret_hash: Vec<u8>,
+    pub name: String,
+    pub website: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub scopes: String,
+}
+
+/// An authorization code waiting to be exchanged (stored hashed, short-lived).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuthCode {
+    pub code_hash: Vec<u8>,
+    pub app_id: AppId,
+    pub account_id: AccountId,
+    pub redirect_uri: String,
+    pub scopes: String,
+    /// The PKCE S256 challenge, when the client sent one.
+    pub code_challenge: Option<String>,
+    pub expires_at: i64,
+}
+
+/// A new bearer token (stored hashed). App-only tokens have no account.
+#[derive(Clone, Debug)]
+pub struct NewToken {
+    pub token_hash: Vec<u8>,
+    pub app_id: AppId,
+    pub account_id: Option<AccountId>,
+    pub scopes: String,
+}
+
+/// What a bearer token grants.
+#[derive(Clone, Debug)]
+pub struct TokenGrant {
+    pub app: App,
+    pub account: Option<Account>,
+    pub scopes: String,
+    pub created_at: i64,
+}
+
+/// Who may see a note. Stored under Mastodon's names: `private` is followers-only
+/// and `direct` is the author plus mentioned accounts ("only me" when it mentions nobody).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    Public,
+    Unlisted,
+    Private,
+    Direct,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Unlisted => "unlisted",
+            Visibility::Private => "private",
+            Visibility::Direct => "direct",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "public" => Visibility::Public,
+            "unlisted" => Visibility::Unlisted,
+            "private" => Visibility::Private,
+            "direct" => Visibility::Direct,
+            _ => return None,
+        })
+    }
+}
+
+/// An account mentioned by a note.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MentionRef {
+    pub account_id: AccountId,
+    pub username: String,
+}
+
+/// A note (or a comment, which is a note with `in_reply_to_id`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Note {
+    pub id: NoteId,
+    pub account_id: AccountId,
+    pub title: Option<String>,
+    /// The text as written; `content_html` is rendered from its parse.
+    pub body: String,
+    pub content_html: String,
+    pub language: Option<String>,
+    pub visibility: Visibility,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub in_reply_to_id: Option<NoteId>,
+    pub created_at: i64,
+    pub edited_at: Option<i64>,
+    /// Normalised (lower-case) tag names, in order of first appearance.
+    pub tags: Vec<String>,
+    pub mentions: Vec<MentionRef>,
+}
+
+/// A note with its author, as every read path needs both.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NoteView {
+    pub note: Note,
+    pub author: Account,
+}
+
+/// A note to create; `content_html`, tags and mentions come from the one parser.
+#[derive(Clone, Debug)]
+pub struct NewNote {
+    pub account_id: AccountId,
+    pub title: Option<String>,
+    pub body: String,
+    pub content_html: String,
+    pub language: Option<String>,
+    pub visibility: Visibility,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub in_reply_to_id: Option<NoteId>,
+    pub tags: Vec<String>,
+    pub mention_ids: Vec<AccountId>,
+    pub idempotency_key: Option<String>,
+}
+
+/// A full replacement of a note's editable fields.
+#[derive(Clone, Debug)]
+pub struct NoteUpdate {
+    pub title: Option<String>,
+    pub body: String,
+    pub content_html: String,
+    pub language: Option<String>,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub tags: Vec<String>,
+    pub mention_ids: Vec<AccountId>,
+}
+
+/// One version of a note, for the edit history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NoteRevision {
+    pub title: Option<String>,
+    pub body: String,
+    pub content_html: String,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub language: Option<String>,
+    pub created_at: i64,
+}
+
+/// Which of an account's notes a listing may include; the caller decides the
+/// visibilities from who is asking (see the domain layer's visibility rules).
+#[derive(Clone, Debug)]
+pub struct AccountNotesFilter {
+    pub visibilities: Vec<Visibility>,
+    pub exclude_replies: bool,
+}
+
+/// Mastodon-style cursor pagination: `max_id` (older than), `since_id` (newer than,
+/// newest first), `min_id` (newer than, immediately after it). Results are always
+/// returned newest first.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Page {
+    pub max_id: Option<i64>,
+    pub since_id: Option<i64>,
+    pub min_id: Option<i64>,
+    pub limit: u32,
+}
