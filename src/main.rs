@@ -1,1 +1,5 @@
-fn main() {}
+//! The `pengyou` binary's entry point; everything else lives in the library.
+
+fn main() -> std::process::ExitCode {
+    pengyou::cli::run()
+}

@@ -1,0 +1,342 @@
+//! The Mastodon entities pengyou serves (Account, Status, Application, Token,
+//! Instance…). Ids are strings and times ISO 8601, as clients expect. pengyou's
+//! extensions (`title`, `pengyou` blocks) are extra fields standard clients ignore.
+
+use pengyou_store::{Account as AccountRow, App, NoteRevision, NoteView};
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::domain::text::render_plain;
+use crate::urls;
+
+/// Formats milliseconds since the epoch as ISO 8601 with milliseconds, UTC.
+pub fn iso8601(ms: i64) -> String {
+    let time = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let time = time.replace_nanosecond((ms.rem_euclid(1000) as u32) * 1_000_000).unwrap_or(time);
+    time.format(&Rfc3339).unwrap_or_default()
+}
+
+/// Mastodon gives an account's creation as midnight of that day.
+fn iso_date(ms: i64) -> String {
+    iso8601(ms - ms.rem_euclid(86_400_000))
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Field {
+    pub name: String,
+    pub value: String,
+    pub verified_at: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Account {
+    pub id: String,
+    pub username: String,
+    pub acct: String,
+    pub display_name: String,
+    pub locked: bool,
+    pub bot: bool,
+    pub discoverable: bool,
+    pub indexable: bool,
+    pub group: bool,
+    pub created_at: String,
+    pub note: String,
+    pub url: String,
+    pub uri: String,
+    pub avatar: String,
+    pub avatar_static: String,
+    pub header: String,
+    pub header_static: String,
+    pub followers_count: i64,
+    pub following_count: i64,
+    pub statuses_count: i64,
+    pub last_status_at: Option<String>,
+    pub hide_collections: bool,
+    pub emojis: Vec<()>,
+    pub fields: Vec<Field>,
+    /// pengyou: the languages this person reads.
+    pub pengyou: AccountExtension,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AccountExtension {
+    pub languages: Vec<String>,
+}
+
+impl Account {
+    pub fn new(base: &str, row: &AccountRow) -> Self {
+        Account {
+            id: row.id.to_string(),
+            username: row.username.clone(),
+            acct: row.username.clone(),
+            display_name: row.display_name.clone(),
+            locked: row.locked,
+            bot: false,
+            discoverable: true,
+            indexable: false,
+            group: false,
+            created_at: iso_date(row.created_at),
+            note: render_plain(&row.bio),
+            url: urls::account(base, &row.username),
+            uri: urls::account_uri(base, &row.username),
+            avatar: urls::default_avatar(base),
+            avatar_static: urls::default_avatar(base),
+            header: urls::default_header(base),
+            header_static: urls::default_header(base),
+            followers_count: row.followers_count,
+            following_count: row.following_count,
+            statuses_count: row.notes_count,
+            last_status_at: row.last_note_at.map(|ms| iso8601(ms)[..10].to_owned()),
+            hide_collections: false,
+            emojis: Vec::new(),
+            fields: Vec::new(),
+            pengyou: AccountExtension { languages: row.languages.clone() },
+        }
+    }
+}
+
+/// The account as its owner sees it (`verify_credentials`), with `source`.
+#[derive(Clone, Debug, Serialize)]
+pub struct CredentialAccount {
+    #[serde(flatten)]
+    pub account: Account,
+    pub source: Source,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Source {
+    pub privacy: &'static str,
+    pub sensitive: bool,
+    pub language: Option<String>,
+    pub note: String,
+    pub fields: Vec<Field>,
+    pub follow_requests_count: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Role {
+    pub id: String,
+    pub name: &'static str,
+    pub color: &'static str,
+    pub permissions: String,
+    pub highlighted: bool,
+}
+
+impl CredentialAccount {
+    pub fn new(base: &str, row: &AccountRow) -> Self {
+        CredentialAccount {
+            account: Account::new(base, row),
+            source: Source {
+                privacy: "public",
+                sensitive: false,
+                language: row.languages.first().cloned(),
+                note: row.bio.clone(),
+                fields: Vec::new(),
+                follow_requests_count: 0,
+            },
+            role: if row.is_admin {
+                Role { id: "3".into(), name: "Admin", color: "", permissions: "1".into(), highlighted: true }
+            } else {
+                Role { id: "-99".into(), name: "", color: "", permissions: "0".into(), highlighted: false }
+            },
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Mention {
+    pub id: String,
+    pub username: String,
+    pub acct: String,
+    pub url: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Tag {
+    pub name: String,
+    pub url: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Status {
+    pub id: String,
+    pub uri: String,
+    pub url: String,
+    pub created_at: String,
+    pub account: Account,
+    pub content: String,
+    pub visibility: &'static str,
+    pub sensitive: bool,
+    pub spoiler_text: String,
+    pub media_attachments: Vec<()>,
+    pub application: Option<()>,
+    pub mentions: Vec<Mention>,
+    pub tags: Vec<Tag>,
+    pub emojis: Vec<()>,
+    pub reblogs_count: i64,
+    pub favourites_count: i64,
+    pub replies_count: i64,
+    pub in_reply_to_id: Option<String>,
+    pub in_reply_to_account_id: Option<String>,
+    pub reblog: Option<()>,
+    pub poll: Option<()>,
+    pub card: Option<()>,
+    pub language: Option<String>,
+    /// The source text; Mastodon sets it only when answering a delete (for redrafting).
+    pub text: Option<String>,
+    pub edited_at: Option<String>,
+    pub favourited: bool,
+    pub reblogged: bool,
+    pub muted: bool,
+    pub bookmarked: bool,
+    pub pinned: bool,
+    pub filtered: Vec<()>,
+    /// pengyou: the note's title (RedNote notes have one; Mastodon statuses do not).
+    pub title: Option<String>,
+}
+
+impl Status {
+    pub fn new(base: &str, view: &NoteView) -> Self {
+        let note = &view.note;
+        let author = &view.author;
+        Status {
+            id: note.id.to_string(),
+            uri: urls::note_uri(base, &author.username, note.id),
+            url: urls::note(base, &author.username, note.id),
+            created_at: iso8601(note.created_at),
+            account: Account::new(base, author),
+            content: note.content_html.clone(),
+            visibility: note.visibility.as_str(),
+            sensitive: note.sensitive,
+            spoiler_text: note.spoiler_text.clone(),
+            media_attachments: Vec::new(),
+            application: None,
+            mentions: note
+                .mentions
+                .iter()
+                .map(|m| Mention {
+                    id: m.account_id.to_string(),
+                    username: m.username.clone(),
+                    acct: m.username.clone(),
+                    url: urls::account(base, &m.username),
+                })
+                .collect(),
+            tags: note.tags.iter().map(|t| Tag { name: t.clone(), url: urls::tag(base, t) }).collect(),
+            emojis: Vec::new(),
+            reblogs_count: 0,
+            favourites_count: 0,
+            replies_count: 0,
+            in_reply_to_id: note.in_reply_to_id.map(|id| id.to_string()),
+            in_reply_to_account_id: None,
+            reblog: None,
+            poll: None,
+            card: None,
+            language: note.language.clone(),
+            text: None,
+            edited_at: note.edited_at.map(iso8601),
+            favourited: false,
+            reblogged: false,
+            muted: false,
+            bookmarked: false,
+            pinned: false,
+            filtered: Vec::new(),
+            title: note.title.clone(),
+        }
+    }
+}
+
+/// One entry of `GET /api/v1/statuses/:id/history`.
+#[derive(Clone, Debug, Serialize)]
+pub struct StatusEdit {
+    pub content: String,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub created_at: String,
+    pub account: Account,
+    pub media_attachments: Vec<()>,
+    pub emojis: Vec<()>,
+    pub title: Option<String>,
+    pub language: Option<String>,
+}
+
+impl StatusEdit {
+    pub fn new(base: &str, author: &AccountRow, revision: &NoteRevision) -> Self {
+        StatusEdit {
+            content: revision.content_html.clone(),
+            spoiler_text: revision.spoiler_text.clone(),
+            sensitive: revision.sensitive,
+            created_at: iso8601(revision.created_at),
+            account: Account::new(base, author),
+            media_attachments: Vec::new(),
+            emojis: Vec::new(),
+            title: revision.title.clone(),
+            language: revision.language.clone(),
+        }
+    }
+}
+
+/// `GET /api/v1/statuses/:id/source`.
+#[derive(Clone, Debug, Serialize)]
+pub struct StatusSource {
+    pub id: String,
+    pub text: String,
+    pub spoiler_text: String,
+    pub title: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Application {
+    pub id: String,
+    pub name: String,
+    pub website: Option<String>,
+    pub scopes: Vec<String>,
+    pub redirect_uri: String,
+    pub redirect_uris: Vec<String>,
+    pub vapid_key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret_expires_at: Option<i64>,
+}
+
+impl Application {
+    /// The app as shown to anyone; `secret` only at creation.
+    pub fn new(app: &App, secret: Option<String>) -> Self {
+        Application {
+            id: app.id.to_string(),
+            name: app.name.clone(),
+            website: app.website.clone(),
+            scopes: app.scopes.split_whitespace().map(str::to_owned).collect(),
+            redirect_uri: app.redirect_uris.join("\n"),
+            redirect_uris: app.redirect_uris.clone(),
+            vapid_key: String::new(),
+            client_id: secret.as_ref().map(|_| app.client_id.clone()),
+            client_secret_expires_at: secret.as_ref().map(|_| 0),
+            client_secret: secret,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Token {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub scope: String,
+    pub created_at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_times() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(iso_date(1_700_000_000_123), "2023-11-14T00:00:00Z");
+    }
+}

@@ -1,0 +1,172 @@
+//! pengyou's configuration: one typed struct from built-in defaults, an optional
+//! TOML file, and `PENGYOU_*` / `DATABASE_URL` environment overrides, in that order.
+//! No configuration at all serves on 127.0.0.1:8080 with data in `./data`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Who may create an account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registrations {
+    /// Anyone may sign up.
+    Open,
+    /// Only admins create accounts (`pengyou admin create-user`).
+    Closed,
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on (`PENGYOU_LISTEN`).
+    pub listen: SocketAddr,
+    /// Where the SQLite database and media live (`PENGYOU_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// The URL people reach this server at (`PENGYOU_PUBLIC_URL`); defaults to `http://<listen>`.
+    pub public_url: Option<String>,
+    /// `postgres://…` to run on PostgreSQL (`DATABASE_URL`); default: SQLite in the data directory.
+    pub database_url: Option<String>,
+    /// The instance's name, shown on pages and in `/api/v1/instance`.
+    pub title: String,
+    /// A line about the instance.
+    pub description: String,
+    /// A contact address for the instance, if the operator wants one shown.
+    pub contact_email: Option<String>,
+    pub registrations: Registrations,
+    /// Argon2 hashes that may run at once; default: one less than the cores (at least 1),
+    /// so reads always keep a core during a signup surge.
+    pub password_workers: Option<usize>,
+    /// Hashing requests that may wait before new ones get 503.
+    pub password_queue: usize,
+    /// How long a web login lasts, in days.
+    pub session_days: u32,
+    pub log_format: LogFormat,
+    /// Set the `Secure` flag on cookies; default: when the public URL is https.
+    pub secure_cookies: Option<bool>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            public_url: None,
+            database_url: None,
+            title: "pengyou".into(),
+            description: "Photo and video notes, in Chinese and English. 朋友。".into(),
+            contact_email: None,
+            registrations: Registrations::Open,
+            password_workers: None,
+            password_queue: 256,
+            session_days: 30,
+            log_format: LogFormat::Text,
+            secure_cookies: None,
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then the TOML file (if given), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(Box::new(figment::Error::from(format!("config file {} does not exist", file.display()))));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment
+            .merge(Env::prefixed("PENGYOU_").ignore(&["CONFIG"]))
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    /// The host part of the public URL, used as the instance's domain.
+    pub fn domain(&self) -> String {
+        url::Url::parse(&self.base_url())
+            .ok()
+            .and_then(|u| u.host_str().map(|h| match u.port() {
+                Some(port) => format!("{h}:{port}"),
+                None => h.to_owned(),
+            }))
+            .unwrap_or_else(|| self.listen.to_string())
+    }
+
+    /// The database to open: `DATABASE_URL`, else `<data_dir>/pengyou.db`.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("pengyou.db").display()),
+        }
+    }
+
+    pub fn password_workers(&self) -> usize {
+        self.password_workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).saturating_sub(1))
+            .max(1)
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies.unwrap_or_else(|| self.base_url().starts_with("https://"))
+    }
+
+    /// The configuration as TOML with secrets (a database password) hidden.
+    pub fn to_redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database_url = Some(redact_url(&self.effective_database_url()));
+        shown.public_url = Some(self.base_url());
+        shown.password_workers = Some(self.password_workers());
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# could not render config: {e}\n"))
+    }
+}
+
+/// Replaces a URL's password with `********`.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("********"));
+            url.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_database_password() {
+        assert_eq!(redact_url("postgres://app:s3cret@db:5432/pengyou"), "postgres://app:********@db:5432/pengyou");
+        assert_eq!(redact_url("sqlite://data/pengyou.db"), "sqlite://data/pengyou.db");
+    }
+
+    #[test]
+    fn defaults() {
+        let config = Config::default();
+        assert_eq!(config.base_url(), "http://127.0.0.1:8080");
+        assert_eq!(config.domain(), "127.0.0.1:8080");
+        assert!(config.effective_database_url().ends_with("pengyou.db"));
+    }
+}

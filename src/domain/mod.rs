@@ -1,0 +1,10 @@
+//! Rules shared by the web pages and the API: validation, text parsing,
+//! passwords, visibility, and composing notes and accounts from input.
+
+pub mod accounts;
+pub mod language;
+pub mod notes;
+pub mod password;
+pub mod text;
+pub mod validate;
+pub mod visibility;

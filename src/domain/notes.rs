@@ -1,0 +1,78 @@
+//! Composing a note from what its author typed: validate, parse once, resolve
+//! mentions, render HTML. The API and the web composer both come through here.
+
+use pengyou_store::{Account, AccountId};
+
+use super::text::{self, LinkTarget};
+use super::{language, validate};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::urls;
+
+/// What an author submits for a new note or an edit.
+#[derive(Clone, Debug, Default)]
+pub struct NoteInput {
+    pub title: Option<String>,
+    pub body: String,
+    pub spoiler_text: Option<String>,
+    pub sensitive: bool,
+    pub language: Option<String>,
+}
+
+/// A validated, parsed and rendered note, ready for the store.
+#[derive(Clone, Debug)]
+pub struct ComposedNote {
+    pub title: Option<String>,
+    pub body: String,
+    pub content_html: String,
+    pub language: Option<String>,
+    pub spoiler_text: String,
+    pub sensitive: bool,
+    pub tags: Vec<String>,
+    pub mention_ids: Vec<AccountId>,
+}
+
+/// Rendered links point at this instance's tag pages and at the profiles of
+/// mentioned accounts that exist; other mentions stay plain text.
+struct SiteLinks<'a> {
+    base: &'a str,
+    known: &'a [Account],
+}
+
+impl LinkTarget for SiteLinks<'_> {
+    fn tag_url(&self, tag: &str) -> String {
+        urls::tag(self.base, tag)
+    }
+
+    fn mention_url(&self, username: &str) -> Option<String> {
+        self.known
+            .iter()
+            .find(|a| a.username.eq_ignore_ascii_case(username))
+            .map(|a| urls::account(self.base, &a.username))
+    }
+}
+
+pub async fn compose(state: &AppState, input: NoteInput) -> AppResult<ComposedNote> {
+    let title = validate::note_title(input.title.as_deref()).map_err(|e| AppError::field("title", e))?;
+    let body = validate::note_body(&input.body).map_err(|e| AppError::field("status", e))?;
+    let spoiler_text =
+        validate::spoiler_text(input.spoiler_text.as_deref().unwrap_or_default()).map_err(|e| AppError::field("spoiler_text", e))?;
+    let language = match input.language.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+        Some(code) => Some(validate::language(code).map_err(|e| AppError::field("language", e))?),
+        None => language::guess(&format!("{} {body}", title.as_deref().unwrap_or_default())),
+    };
+    let segments = text::parse(&body);
+    let tags = text::tags(&segments);
+    let mentioned = state.store.accounts_by_usernames(&text::local_mentions(&segments)).await?;
+    let content_html = text::render_html(&segments, &SiteLinks { base: &state.base_url, known: &mentioned });
+    Ok(ComposedNote {
+        title,
+        body,
+        content_html,
+        language,
+        spoiler_text,
+        sensitive: input.sensitive,
+        tags,
+        mention_ids: mentioned.iter().map(|a| a.id).collect(),
+    })
+}

@@ -1,0 +1,203 @@
+//! `/api/v1/statuses`: create (with `Idempotency-Key`), read, edit, delete,
+//! edit history and source of notes. pengyou's `title` rides along as an extra field.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use pengyou_store::{NewNote, NoteId, NoteUpdate, NoteView, Visibility};
+use serde::Deserialize;
+
+use crate::api::entities::{Status, StatusEdit, StatusSource};
+use crate::domain::notes::{NoteInput, compose};
+use crate::domain::validate::ValidationError;
+use crate::domain::visibility::can_view;
+use crate::error::{AppError, AppResult};
+use crate::http::extract::{Auth, Input, User, lenient_bool, string_list};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/statuses", axum::routing::post(create))
+        .route("/api/v1/statuses/{id}", get(show).put(edit).delete(remove))
+        .route("/api/v1/statuses/{id}/history", get(history))
+        .route("/api/v1/statuses/{id}/source", get(source))
+}
+
+#[derive(Deserialize)]
+struct StatusForm {
+    status: Option<String>,
+    title: Option<String>,
+    visibility: Option<String>,
+    spoiler_text: Option<String>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    sensitive: Option<bool>,
+    language: Option<String>,
+    in_reply_to_id: Option<String>,
+    #[serde(default, deserialize_with = "string_list")]
+    media_ids: Option<Vec<String>>,
+    scheduled_at: Option<String>,
+    poll: Option<serde_json::Value>,
+}
+
+/// The longest `Idempotency-Key` kept.
+const MAX_IDEMPOTENCY_KEY: usize = 128;
+
+/// A note by id that `viewer` may see; anything else is 404, so hidden notes
+/// cannot be told apart from missing ones.
+async fn visible_note(state: &AppState, id: &str, viewer: Option<&pengyou_store::Account>) -> AppResult<NoteView> {
+    let id: NoteId = id.parse().map_err(|_| AppError::NotFound)?;
+    let view = state.store.note_by_id(id).await?.ok_or(AppError::NotFound)?;
+    if can_view(state.store.as_ref(), &view.note, &view.author, viewer).await? {
+        Ok(view)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+fn unsupported(field: &'static str, message: &str) -> AppError {
+    AppError::field(field, ValidationError::new("unsupported", message.to_owned()))
+}
+
+#[tracing::instrument(skip_all, fields(account.id = %user.account.id))]
+async fn create(State(state): State<AppState>, user: User, headers: HeaderMap, Input(form): Input<StatusForm>) -> AppResult<Response> {
+    user.require("write:statuses")?;
+    if form.media_ids.as_ref().is_some_and(|ids| !ids.is_empty()) {
+        return Err(unsupported("media_ids", "This server does not accept media attachments yet."));
+    }
+    if form.poll.is_some() {
+        return Err(unsupported("poll", "Polls are not supported."));
+    }
+    if form.scheduled_at.as_deref().is_some_and(|s| !s.is_empty()) {
+        return Err(unsupported("scheduled_at", "Scheduled posts are not supported."));
+    }
+    let visibility = match form.visibility.as_deref().filter(|v| !v.is_empty()) {
+        None => Visibility::Public,
+        Some(value) => Visibility::parse(value).ok_or_else(|| {
+            AppError::field("visibility", ValidationError::new("visibility_invalid", "visibility must be public, unlisted, private or direct"))
+        })?,
+    };
+    let idempotency_key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(|k| k.chars().take(MAX_IDEMPOTENCY_KEY).collect::<String>());
+    let in_reply_to_id = match form.in_reply_to_id.as_deref().filter(|v| !v.is_empty()) {
+        Some(id) => Some(visible_note(&state, id, Some(&user.account)).await?.note.id),
+        None => None,
+    };
+    let composed = compose(
+        &state,
+        NoteInput {
+            title: form.title,
+            body: form.status.unwrap_or_default(),
+            spoiler_text: form.spoiler_text,
+            sensitive: form.sensitive.unwrap_or(false),
+            language: form.language,
+        },
+    )
+    .await?;
+    let (view, created) = state
+        .store
+        .create_note(NewNote {
+            account_id: user.account.id,
+            title: composed.title,
+            body: composed.body,
+            content_html: composed.content_html,
+            language: composed.language,
+            visibility,
+            spoiler_text: composed.spoiler_text,
+            sensitive: composed.sensitive,
+            in_reply_to_id,
+            tags: composed.tags,
+            mention_ids: composed.mention_ids,
+            idempotency_key,
+        })
+        .await?;
+    if created {
+        tracing::info!(note.id = %view.note.id, "note created");
+    }
+    Ok((StatusCode::OK, Json(Status::new(&state.base_url, &view))).into_response())
+}
+
+async fn show(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Json<Status>> {
+    let view = visible_note(&state, &id, auth.account()).await?;
+    Ok(Json(Status::new(&state.base_url, &view)))
+}
+
+/// A note the signed-in user wrote: 404 when they cannot see it, 403 when it is someone else's.
+async fn own_note(state: &AppState, id: &str, user: &User) -> AppResult<NoteView> {
+    let view = visible_note(state, id, Some(&user.account)).await?;
+    if view.note.account_id != user.account.id {
+        return Err(AppError::Forbidden("not_author", "Only the author can do that".into()));
+    }
+    Ok(view)
+}
+
+async fn edit(State(state): State<AppState>, user: User, Path(id): Path<String>, Input(form): Input<StatusForm>) -> AppResult<Json<Status>> {
+    user.require("write:statuses")?;
+    let view = own_note(&state, &id, &user).await?;
+    if form.media_ids.as_ref().is_some_and(|ids| !ids.is_empty()) {
+        return Err(unsupported("media_ids", "This server does not accept media attachments yet."));
+    }
+    let note = view.note;
+    let composed = compose(
+        &state,
+        NoteInput {
+            // Fields left out keep their current values.
+            title: form.title.or(note.title),
+            body: form.status.unwrap_or(note.body),
+            spoiler_text: Some(form.spoiler_text.unwrap_or(note.spoiler_text)),
+            sensitive: form.sensitive.unwrap_or(note.sensitive),
+            language: form.language.or(note.language),
+        },
+    )
+    .await?;
+    let view = state
+        .store
+        .update_note(
+            note.id,
+            NoteUpdate {
+                title: composed.title,
+                body: composed.body,
+                content_html: composed.content_html,
+                language: composed.language,
+                spoiler_text: composed.spoiler_text,
+                sensitive: composed.sensitive,
+                tags: composed.tags,
+                mention_ids: composed.mention_ids,
+            },
+        )
+        .await?;
+    Ok(Json(Status::new(&state.base_url, &view)))
+}
+
+async fn remove(State(state): State<AppState>, user: User, Path(id): Path<String>) -> AppResult<Json<Status>> {
+    user.require("write:statuses")?;
+    let view = own_note(&state, &id, &user).await?;
+    state.store.delete_note(view.note.id).await?;
+    tracing::info!(note.id = %view.note.id, "note deleted");
+    // Mastodon answers a delete with the status and its source text, for "delete and redraft".
+    let mut status = Status::new(&state.base_url, &view);
+    status.text = Some(view.note.body);
+    Ok(Json(status))
+}
+
+async fn history(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Json<Vec<StatusEdit>>> {
+    let view = visible_note(&state, &id, auth.account()).await?;
+    let revisions = state.store.note_revisions(view.note.id).await?;
+    Ok(Json(revisions.iter().map(|r| StatusEdit::new(&state.base_url, &view.author, r)).collect()))
+}
+
+async fn source(State(state): State<AppState>, user: User, Path(id): Path<String>) -> AppResult<Json<StatusSource>> {
+    user.require("read:statuses")?;
+    let view = own_note(&state, &id, &user).await?;
+    Ok(Json(StatusSource {
+        id: view.note.id.to_string(),
+        text: view.note.body,
+        spoiler_text: view.note.spoiler_text,
+        title: view.note.title,
+    }))
+}

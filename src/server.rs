@@ -1,0 +1,65 @@
+//! Starting and stopping the server: open the store, build the app, listen,
+//! and shut down gracefully on Ctrl-C or SIGTERM.
+
+use std::sync::Arc;
+
+use pengyou_store::Store;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::http;
+use crate::state::AppState;
+
+/// Opens the configured store (running migrations) and builds the state.
+pub async fn build_state(config: Config) -> Result<AppState, String> {
+    let url = config.effective_database_url();
+    if !url.starts_with("postgres") {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| format!("cannot create data directory {}: {e}", config.data_dir.display()))?;
+    }
+    let store: Arc<dyn Store> = pengyou_store::open(&url)
+        .await
+        .map_err(|e| format!("cannot open database {}: {e}", crate::config::redact_url(&url)))?;
+    Ok(AppState::new(store, config, http::metrics_handle()))
+}
+
+/// Serves until a shutdown signal, then finishes in-flight requests.
+pub async fn serve(config: Config) -> Result<(), String> {
+    let listen = config.listen;
+    let state = build_state(config).await?;
+    let listener = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    tracing::info!(
+        listen = %listen,
+        public_url = %state.base_url,
+        database = state.store.backend(),
+        "pengyou is serving"
+    );
+    axum::serve(listener, http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    tracing::info!("pengyou stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received");
+}
