@@ -24,6 +24,9 @@ pub enum AppError {
     /// Authenticated but not allowed: 403.
     #[error("{1}")]
     Forbidden(&'static str, String),
+    /// The request body is over the size limit: 413.
+    #[error("payload too large")]
+    TooLarge,
     /// Unknown, or not visible to this viewer (the two are indistinguishable on purpose): 404.
     #[error("not found")]
     NotFound,
@@ -64,6 +67,7 @@ impl AppError {
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(..) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Overloaded | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::OAuth { status, .. } => *status,
@@ -78,6 +82,7 @@ impl AppError {
             AppError::BadRequest(code, _) | AppError::Forbidden(code, _) => code,
             AppError::Unauthorized => "unauthorized",
             AppError::NotFound => "not_found",
+            AppError::TooLarge => "payload_too_large",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Overloaded => "overloaded",
             AppError::OAuth { code, .. } => code,
@@ -93,6 +98,7 @@ impl AppError {
             AppError::BadRequest(_, message) | AppError::Forbidden(_, message) => message.clone(),
             AppError::Unauthorized => "The access token is invalid".into(),
             AppError::NotFound => "Record not found".into(),
+            AppError::TooLarge => "The request is too large".into(),
             AppError::RateLimited { .. } => "Too many requests".into(),
             AppError::Overloaded | AppError::Unavailable(_) => "The server is busy; try again shortly".into(),
             AppError::OAuth { description, .. } => description.clone(),

@@ -57,11 +57,11 @@ pub async fn compose(state: &AppState, input: NoteInput) -> AppResult<ComposedNo
     let body = validate::note_body(&input.body).map_err(|e| AppError::field("status", e))?;
     let spoiler_text =
         validate::spoiler_text(input.spoiler_text.as_deref().unwrap_or_default()).map_err(|e| AppError::field("spoiler_text", e))?;
+    let segments = text::parse(&body);
     let language = match input.language.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
         Some(code) => Some(validate::language(code).map_err(|e| AppError::field("language", e))?),
-        None => language::guess(&format!("{} {body}", title.as_deref().unwrap_or_default())),
+        None => language::guess(&text::prose(title.as_deref(), &segments)),
     };
-    let segments = text::parse(&body);
     let tags = text::tags(&segments);
     let mentioned = state.store.accounts_by_usernames(&text::local_mentions(&segments)).await?;
     let content_html = text::render_html(&segments, &SiteLinks { base: &state.base_url, known: &mentioned });

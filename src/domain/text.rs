@@ -189,6 +189,20 @@ pub fn local_mentions(segments: &[Segment<'_>]) -> Vec<String> {
     names
 }
 
+/// The words of a note that say something in a language: the title, plain
+/// text and tags, without links and @names (which are Latin letters whatever
+/// language the note is in).
+pub fn prose(title: Option<&str>, segments: &[Segment<'_>]) -> String {
+    let mut out = String::from(title.unwrap_or_default());
+    for segment in segments {
+        if let Segment::Text(text) | Segment::Tag(text) = segment {
+            out.push(' ');
+            out.push_str(text);
+        }
+    }
+    out
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub fn escape_html(text: &str, out: &mut String) {
     for c in text.chars() {
@@ -312,7 +326,7 @@ mod tests {
         assert_eq!(tag_names("#猫咪、#狗狗。#兔子！#鸟？"), ["猫咪", "狗狗", "兔子", "鸟"]);
         assert_eq!(tag_names("#東京・#大阪～#旅行…"), ["東京", "大阪", "旅行"]);
         assert_eq!(tag_names("＃全角标签 和 #半角"), ["全角标签", "半角"]);
-        assert_eq!(tag_names("#猫咪#日常#"), ["猫咪"]);
+        assert_eq!(tag_names("#猫咪#日常#"), ["猫咪", "日常"]);
         assert_eq!(tag_names("（#括号）「#引号」"), ["括号", "引号"]);
     }
 

@@ -104,7 +104,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Input<T> {
         let query = request.uri().query().unwrap_or_default().to_owned();
         let bytes = Bytes::from_request(request, state)
             .await
-            .map_err(|e| AppError::BadRequest("body_unreadable", e.body_text()))?;
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::TooLarge
+                } else {
+                    AppError::BadRequest("body_unreadable", e.body_text())
+                }
+            })?;
         let value = if is_json && !bytes.is_empty() {
             serde_json::from_slice::<Value>(&bytes).map_err(|e| AppError::BadRequest("invalid_json", format!("Invalid JSON: {e}")))?
         } else {

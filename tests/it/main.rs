@@ -1,1 +1,9 @@
-fn main(){}
+//! pengyou's integration tests: one binary, the app in-process on a fresh
+//! database per test, the same suites on SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
+
+mod api;
+mod durability;
+mod oauth;
+mod store;
+mod support;
+mod web;
