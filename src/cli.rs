@@ -98,7 +98,13 @@ pub fn run() -> ExitCode {
     }
 }
 
-async fn create_user(config: Config, username: String, admin: bool, password_stdin: bool, languages: Vec<String>) -> Result<(), String> {
+async fn create_user(
+    config: Config,
+    username: String,
+    admin: bool,
+    password_stdin: bool,
+    languages: Vec<String>,
+) -> Result<(), String> {
     let state = crate::server::build_state(config).await?;
     let (password, generated) = if password_stdin {
         let mut input = String::new();
@@ -114,7 +120,13 @@ async fn create_user(config: Config, username: String, admin: bool, password_std
     )
     .await
     .map_err(|e| format!("cannot create the account: {} ({})", e.message(), e.code()))?;
-    println!("Created {}@{} (id {}){}", account.username, state.config.domain(), account.id, if admin { ", an admin" } else { "" });
+    println!(
+        "Created {}@{} (id {}){}",
+        account.username,
+        state.config.domain(),
+        account.id,
+        if admin { ", an admin" } else { "" }
+    );
     if generated {
         println!("Password: {password}");
     }

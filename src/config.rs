@@ -106,10 +106,12 @@ impl Config {
     pub fn domain(&self) -> String {
         url::Url::parse(&self.base_url())
             .ok()
-            .and_then(|u| u.host_str().map(|h| match u.port() {
-                Some(port) => format!("{h}:{port}"),
-                None => h.to_owned(),
-            }))
+            .and_then(|u| {
+                u.host_str().map(|h| match u.port() {
+                    Some(port) => format!("{h}:{port}"),
+                    None => h.to_owned(),
+                })
+            })
             .unwrap_or_else(|| self.listen.to_string())
     }
 

@@ -12,7 +12,8 @@ use crate::urls;
 
 /// Formats milliseconds since the epoch as ISO 8601 with milliseconds, UTC.
 pub fn iso8601(ms: i64) -> String {
-    let time = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let time =
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let time = time.replace_nanosecond((ms.rem_euclid(1000) as u32) * 1_000_000).unwrap_or(time);
     time.format(&Rfc3339).unwrap_or_default()
 }

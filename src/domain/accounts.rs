@@ -77,7 +77,10 @@ pub async fn register(state: &AppState, registration: Registration, creator: Cre
         .map_err(|e| match e {
             pengyou_store::StoreError::Conflict(code) => {
                 let field = if code == "email_taken" { "email" } else { "username" };
-                AppError::field(field, ValidationError::new(code, AppError::from(pengyou_store::StoreError::Conflict(code)).message()))
+                AppError::field(
+                    field,
+                    ValidationError::new(code, AppError::from(pengyou_store::StoreError::Conflict(code)).message()),
+                )
             }
             other => other.into(),
         })?;

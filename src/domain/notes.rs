@@ -55,8 +55,8 @@ impl LinkTarget for SiteLinks<'_> {
 pub async fn compose(state: &AppState, input: NoteInput) -> AppResult<ComposedNote> {
     let title = validate::note_title(input.title.as_deref()).map_err(|e| AppError::field("title", e))?;
     let body = validate::note_body(&input.body).map_err(|e| AppError::field("status", e))?;
-    let spoiler_text =
-        validate::spoiler_text(input.spoiler_text.as_deref().unwrap_or_default()).map_err(|e| AppError::field("spoiler_text", e))?;
+    let spoiler_text = validate::spoiler_text(input.spoiler_text.as_deref().unwrap_or_default())
+        .map_err(|e| AppError::field("spoiler_text", e))?;
     let segments = text::parse(&body);
     let language = match input.language.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
         Some(code) => Some(validate::language(code).map_err(|e| AppError::field("language", e))?),

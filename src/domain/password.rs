@@ -34,11 +34,7 @@ pub fn check_strength(password: &str, context: &[&str]) -> Result<(), Validation
     }
     let estimate = zxcvbn::zxcvbn(password, context);
     if estimate.score() < zxcvbn::Score::Three {
-        let reason = estimate
-            .feedback()
-            .and_then(|f| f.warning())
-            .map(|w| format!(" ({w})"))
-            .unwrap_or_default();
+        let reason = estimate.feedback().and_then(|f| f.warning()).map(|w| format!(" ({w})")).unwrap_or_default();
         return Err(ValidationError::new(
             "password_too_weak",
             format!("That password is too easy to guess{reason}. Try a longer phrase of unrelated words."),
@@ -62,7 +58,10 @@ pub struct PasswordHasher {
 impl PasswordHasher {
     /// `workers` hashes run at once; up to `queue` more wait their turn.
     pub fn new(workers: usize, queue: usize) -> Self {
-        PasswordHasher { workers: Arc::new(Semaphore::new(workers.max(1))), queue: Arc::new(Semaphore::new(workers.max(1) + queue)) }
+        PasswordHasher {
+            workers: Arc::new(Semaphore::new(workers.max(1))),
+            queue: Arc::new(Semaphore::new(workers.max(1) + queue)),
+        }
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, HashOverloaded> {
@@ -73,8 +72,10 @@ impl PasswordHasher {
 
     /// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
     pub async fn hash(&self, password: String) -> Result<String, HashOverloaded> {
-        self.run(move || argon2().hash_password(password.as_bytes()).map(|h| h.to_string()).expect("argon2 hashing cannot fail"))
-            .await
+        self.run(move || {
+            argon2().hash_password(password.as_bytes()).map(|h| h.to_string()).expect("argon2 hashing cannot fail")
+        })
+        .await
     }
 
     /// Checks a password against a stored hash. With no hash (unknown account) it

@@ -13,7 +13,10 @@ pub enum Segment<'a> {
     /// A tag as written (without `#`).
     Tag(&'a str),
     /// A mention's username (without `@`); `domain` is set for `@user@host`.
-    Mention { username: &'a str, domain: Option<&'a str> },
+    Mention {
+        username: &'a str,
+        domain: Option<&'a str>,
+    },
     Link(&'a str),
 }
 
@@ -350,7 +353,8 @@ mod tests {
 
     #[test]
     fn renders_escaped_html() {
-        let html = render_html(&parse("<b>hi</b> @alice @ghost #猫咪\n\nline2\nline3 https://x.example/?a=1&b=\"2\""), &Links);
+        let html =
+            render_html(&parse("<b>hi</b> @alice @ghost #猫咪\n\nline2\nline3 https://x.example/?a=1&b=\"2\""), &Links);
         assert_eq!(
             html,
             "<p>&lt;b&gt;hi&lt;/b&gt; <span class=\"h-card\"><a href=\"https://p.example/@alice\" class=\"u-url mention\">@<span>alice</span></a></span> \

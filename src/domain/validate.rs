@@ -38,9 +38,35 @@ pub struct Username(String);
 
 /// Names people would mistake for the instance speaking.
 const RESERVED_USERNAMES: &[&str] = &[
-    "admin", "administrator", "root", "support", "help", "moderator", "mod", "staff", "system", "pengyou", "api",
-    "oauth", "settings", "about", "tags", "explore", "discover", "search", "notifications", "messages", "auth",
-    "nodeinfo", "well_known", "static", "media", "postmaster", "webmaster", "security", "official",
+    "admin",
+    "administrator",
+    "root",
+    "support",
+    "help",
+    "moderator",
+    "mod",
+    "staff",
+    "system",
+    "pengyou",
+    "api",
+    "oauth",
+    "settings",
+    "about",
+    "tags",
+    "explore",
+    "discover",
+    "search",
+    "notifications",
+    "messages",
+    "auth",
+    "nodeinfo",
+    "well_known",
+    "static",
+    "media",
+    "postmaster",
+    "webmaster",
+    "security",
+    "official",
 ];
 
 impl Username {
@@ -152,7 +178,9 @@ pub fn languages(values: &[String]) -> Result<Vec<String>, ValidationError> {
 pub fn email(value: &str) -> Result<String, ValidationError> {
     let value = value.trim().to_lowercase();
     let valid = value.len() <= 254
-        && value.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.contains('@'))
+        && value
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.contains('@'))
         && !value.chars().any(char::is_whitespace);
     if valid { Ok(value) } else { Err(ValidationError::new("email_invalid", "That is not an e-mail address.")) }
 }

@@ -24,7 +24,11 @@ pub async fn can_view(store: &dyn Store, note: &Note, author: &Account, viewer: 
 
 /// The visibilities of `author`'s notes that `viewer` may list on their profile.
 /// Direct notes are listed to their author only (recipients see them in conversations).
-pub async fn listable_visibilities(store: &dyn Store, author: &Account, viewer: Option<AccountId>) -> AppResult<Vec<Visibility>> {
+pub async fn listable_visibilities(
+    store: &dyn Store,
+    author: &Account,
+    viewer: Option<AccountId>,
+) -> AppResult<Vec<Visibility>> {
     if viewer == Some(author.id) {
         return Ok(vec![Visibility::Public, Visibility::Unlisted, Visibility::Private, Visibility::Direct]);
     }
@@ -32,10 +36,10 @@ pub async fn listable_visibilities(store: &dyn Store, author: &Account, viewer: 
         return Ok(Vec::new());
     }
     let mut visibilities = vec![Visibility::Public, Visibility::Unlisted];
-    if let Some(viewer) = viewer {
-        if store.is_following(viewer, author.id).await? {
-            visibilities.push(Visibility::Private);
-        }
+    if let Some(viewer) = viewer
+        && store.is_following(viewer, author.id).await?
+    {
+        visibilities.push(Visibility::Private);
     }
     Ok(visibilities)
 }

@@ -14,7 +14,9 @@ use crate::domain::accounts::{Creator, Registration, register};
 use crate::domain::validate::{self, ValidationError};
 use crate::domain::visibility;
 use crate::error::{AppError, AppResult};
-use crate::http::extract::{Auth, Input, PageParams, User, lenient_bool, link_header, random_token, string_list, token_hash};
+use crate::http::extract::{
+    Auth, Input, PageParams, User, lenient_bool, link_header, random_token, string_list, token_hash,
+};
 use crate::http::scopes;
 use crate::state::AppState;
 
@@ -44,7 +46,11 @@ struct RegistrationForm {
 /// `POST /api/v1/accounts`: registration by an app (client-credentials token),
 /// answered with a user token for the new account, as Mastodon does.
 #[tracing::instrument(skip_all)]
-async fn create_account(State(state): State<AppState>, Auth(grant): Auth, Input(form): Input<RegistrationForm>) -> AppResult<Json<Token>> {
+async fn create_account(
+    State(state): State<AppState>,
+    Auth(grant): Auth,
+    Input(form): Input<RegistrationForm>,
+) -> AppResult<Json<Token>> {
     let grant = grant.ok_or(AppError::Unauthorized)?;
     if !scopes::grants(&grant.scopes, "write:accounts") {
         return Err(AppError::Forbidden("insufficient_scope", "This action is outside the authorized scopes".into()));
@@ -104,7 +110,11 @@ struct UpdateForm {
     ui_language: Option<String>,
 }
 
-async fn update_credentials(State(state): State<AppState>, user: User, Input(form): Input<UpdateForm>) -> AppResult<Json<CredentialAccount>> {
+async fn update_credentials(
+    State(state): State<AppState>,
+    user: User,
+    Input(form): Input<UpdateForm>,
+) -> AppResult<Json<CredentialAccount>> {
     user.require("write:accounts")?;
     let mut update = AccountUpdate::default();
     if let Some(name) = form.display_name {
@@ -127,7 +137,10 @@ async fn update_credentials(State(state): State<AppState>, user: User, Input(for
         list.insert(0, language);
     }
     if languages.as_ref().is_some_and(Vec::is_empty) {
-        return Err(AppError::field("languages", ValidationError::new("languages_blank", "Choose at least one language you read.")));
+        return Err(AppError::field(
+            "languages",
+            ValidationError::new("languages_blank", "Choose at least one language you read."),
+        ));
     }
     update.languages = languages;
     if let Some(ui) = form.ui_language {
@@ -164,7 +177,8 @@ async fn lookup(State(state): State<AppState>, Query(params): Query<LookupParams
         Some(_) => return Err(AppError::NotFound),
         None => acct,
     };
-    let account = state.store.account_by_username(username).await?.filter(|a| !a.suspended).ok_or(AppError::NotFound)?;
+    let account =
+        state.store.account_by_username(username).await?.filter(|a| !a.suspended).ok_or(AppError::NotFound)?;
     Ok(Json(Account::new(&state.base_url, &account)))
 }
 

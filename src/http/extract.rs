@@ -81,9 +81,9 @@ impl FromRequestParts<AppState> for User {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
         let Auth(grant) = Auth::from_request_parts(parts, state).await?;
         let grant = grant.ok_or(AppError::Unauthorized)?;
-        let account = grant.account.ok_or_else(|| {
-            AppError::Forbidden("user_required", "This method requires an authenticated user".into())
-        })?;
+        let account = grant
+            .account
+            .ok_or_else(|| AppError::Forbidden("user_required", "This method requires an authenticated user".into()))?;
         Ok(User { account, scopes: grant.scopes })
     }
 }
@@ -102,17 +102,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Input<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
         let query = request.uri().query().unwrap_or_default().to_owned();
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|e| {
-                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::TooLarge
-                } else {
-                    AppError::BadRequest("body_unreadable", e.body_text())
-                }
-            })?;
+        let bytes = Bytes::from_request(request, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::TooLarge
+            } else {
+                AppError::BadRequest("body_unreadable", e.body_text())
+            }
+        })?;
         let value = if is_json && !bytes.is_empty() {
-            serde_json::from_slice::<Value>(&bytes).map_err(|e| AppError::BadRequest("invalid_json", format!("Invalid JSON: {e}")))?
+            serde_json::from_slice::<Value>(&bytes)
+                .map_err(|e| AppError::BadRequest("invalid_json", format!("Invalid JSON: {e}")))?
         } else {
             // Parameters may come in the query string too; the body wins.
             let mut value = form_to_value(query.as_bytes());
@@ -121,7 +120,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Input<T> {
             }
             value
         };
-        serde_json::from_value(value).map(Input).map_err(|e| AppError::BadRequest("invalid_parameters", format!("Invalid parameters: {e}")))
+        serde_json::from_value(value)
+            .map(Input)
+            .map_err(|e| AppError::BadRequest("invalid_parameters", format!("Invalid parameters: {e}")))
     }
 }
 
@@ -198,7 +199,10 @@ pub const MAX_PAGE: u32 = 40;
 fn cursor(value: &Option<String>, name: &'static str) -> AppResult<Option<i64>> {
     match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(v) => v.parse::<i64>().map(Some).map_err(|_| AppError::BadRequest("invalid_cursor", format!("{name} must be an id"))),
+        Some(v) => v
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| AppError::BadRequest("invalid_cursor", format!("{name} must be an id"))),
     }
 }
 
@@ -206,7 +210,9 @@ impl PageParams {
     pub fn page(&self) -> AppResult<Page> {
         let limit = match self.limit.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
             None => DEFAULT_PAGE,
-            Some(v) => v.parse::<u32>().map_err(|_| AppError::BadRequest("invalid_limit", "limit must be a number".into()))?,
+            Some(v) => {
+                v.parse::<u32>().map_err(|_| AppError::BadRequest("invalid_limit", "limit must be a number".into()))?
+            }
         };
         Ok(Page {
             max_id: cursor(&self.max_id, "max_id")?,

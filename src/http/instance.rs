@@ -153,7 +153,10 @@ async fn health(State(state): State<AppState>) -> Response {
         Ok(()) => Json(json!({ "status": "ok", "database": state.store.backend() })).into_response(),
         Err(error) => {
             tracing::warn!(%error, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "database": state.store.backend() })))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "database": state.store.backend() })),
+            )
                 .into_response()
         }
     }

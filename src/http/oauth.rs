@@ -48,7 +48,15 @@ struct NewAppForm {
 /// `redirect_uris` arrives as one string (newline-separated) or an array.
 fn redirect_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<String>>, D::Error> {
     let list = string_list(deserializer)?;
-    Ok(list.map(|items| items.iter().flat_map(|s| s.split(['\n', ' '])).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()))
+    Ok(list.map(|items| {
+        items
+            .iter()
+            .flat_map(|s| s.split(['\n', ' ']))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }))
 }
 
 fn valid_redirect_uri(uri: &str) -> bool {
@@ -160,13 +168,22 @@ async fn check_authorize_request(state: &AppState, params: &AuthorizeParams) -> 
     }
     let scopes = scopes::parse(params.scope.as_deref().unwrap_or("read"))
         .filter(|s| scopes::within(s, &app.scopes))
-        .ok_or_else(|| AppError::oauth("invalid_scope", "The requested scope is unknown or not registered for this app"))?;
-    let challenge = match (params.code_challenge.as_deref().filter(|c| !c.is_empty()), params.code_challenge_method.as_deref()) {
-        (None, _) => None,
-        (Some(challenge), Some("S256") | None) if (43..=128).contains(&challenge.len()) => Some(challenge.to_owned()),
-        (Some(_), Some("S256") | None) => return Err(AppError::oauth("invalid_request", "code_challenge must be 43–128 characters")),
-        (Some(_), Some(_)) => return Err(AppError::oauth("invalid_request", "Only code_challenge_method=S256 is supported")),
-    };
+        .ok_or_else(|| {
+            AppError::oauth("invalid_scope", "The requested scope is unknown or not registered for this app")
+        })?;
+    let challenge =
+        match (params.code_challenge.as_deref().filter(|c| !c.is_empty()), params.code_challenge_method.as_deref()) {
+            (None, _) => None,
+            (Some(challenge), Some("S256") | None) if (43..=128).contains(&challenge.len()) => {
+                Some(challenge.to_owned())
+            }
+            (Some(_), Some("S256") | None) => {
+                return Err(AppError::oauth("invalid_request", "code_challenge must be 43–128 characters"));
+            }
+            (Some(_), Some(_)) => {
+                return Err(AppError::oauth("invalid_request", "Only code_challenge_method=S256 is supported"));
+            }
+        };
     Ok(CheckedRequest { app, redirect_uri, scopes, challenge })
 }
 
@@ -318,17 +335,31 @@ pub fn pkce_challenge(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-async fn issue_token(state: &AppState, app: &App, account: Option<pengyou_store::AccountId>, scopes: String) -> AppResult<Json<Token>> {
+async fn issue_token(
+    state: &AppState,
+    app: &App,
+    account: Option<pengyou_store::AccountId>,
+    scopes: String,
+) -> AppResult<Json<Token>> {
     let access_token = random_token();
     state
         .store
-        .create_token(NewToken { token_hash: token_hash(&access_token), app_id: app.id, account_id: account, scopes: scopes.clone() })
+        .create_token(NewToken {
+            token_hash: token_hash(&access_token),
+            app_id: app.id,
+            account_id: account,
+            scopes: scopes.clone(),
+        })
         .await?;
     Ok(Json(Token { access_token, token_type: "Bearer", scope: scopes, created_at: now_ms() / 1000 }))
 }
 
 #[tracing::instrument(skip_all, fields(grant_type))]
-async fn token(State(state): State<AppState>, headers: HeaderMap, Input(form): Input<TokenForm>) -> AppResult<Json<Token>> {
+async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Input(form): Input<TokenForm>,
+) -> AppResult<Json<Token>> {
     let grant_type = form.grant_type.clone().unwrap_or_default();
     tracing::Span::current().record("grant_type", grant_type.as_str());
     let (client_id, client_secret) = client_credentials(&headers, &form);
@@ -344,25 +375,30 @@ async fn token(State(state): State<AppState>, headers: HeaderMap, Input(form): I
         return Err(AppError::oauth("invalid_client", "Client authentication failed"));
     }
     let requested = |default: &str| {
-        scopes::parse(form.scope.as_deref().unwrap_or(default))
-            .filter(|s| scopes::within(s, &app.scopes))
-            .ok_or_else(|| AppError::oauth("invalid_scope", "The requested scope is unknown or not registered for this app"))
+        scopes::parse(form.scope.as_deref().unwrap_or(default)).filter(|s| scopes::within(s, &app.scopes)).ok_or_else(
+            || AppError::oauth("invalid_scope", "The requested scope is unknown or not registered for this app"),
+        )
     };
     match grant_type.as_str() {
         "authorization_code" => {
             let code = form.code.as_deref().ok_or_else(|| AppError::oauth("invalid_request", "code is required"))?;
             let grant = state.store.take_auth_code(&token_hash(code)).await?;
-            let grant = grant
-                .filter(|g| g.app_id == app.id && g.expires_at > now_ms())
-                .ok_or_else(|| AppError::oauth("invalid_grant", "The authorization code is invalid, expired or already used"))?;
+            let grant = grant.filter(|g| g.app_id == app.id && g.expires_at > now_ms()).ok_or_else(|| {
+                AppError::oauth("invalid_grant", "The authorization code is invalid, expired or already used")
+            })?;
             if form.redirect_uri.as_deref().is_some_and(|r| r != grant.redirect_uri) {
                 return Err(AppError::oauth("invalid_grant", "redirect_uri does not match the authorization request"));
             }
             match (&grant.code_challenge, form.code_verifier.as_deref()) {
-                (Some(challenge), Some(verifier)) if bool::from(pkce_challenge(verifier).as_bytes().ct_eq(challenge.as_bytes())) => {}
+                (Some(challenge), Some(verifier))
+                    if bool::from(pkce_challenge(verifier).as_bytes().ct_eq(challenge.as_bytes())) => {}
                 (Some(_), _) => return Err(AppError::oauth("invalid_grant", "PKCE verification failed")),
-                (None, Some(_)) => return Err(AppError::oauth("invalid_grant", "No code_challenge was sent for this code")),
-                (None, None) if !authenticated => return Err(AppError::oauth("invalid_client", "Client authentication failed")),
+                (None, Some(_)) => {
+                    return Err(AppError::oauth("invalid_grant", "No code_challenge was sent for this code"));
+                }
+                (None, None) if !authenticated => {
+                    return Err(AppError::oauth("invalid_client", "Client authentication failed"));
+                }
                 (None, None) => {}
             }
             issue_token(&state, &app, Some(grant.account_id), grant.scopes).await
@@ -374,7 +410,9 @@ async fn token(State(state): State<AppState>, headers: HeaderMap, Input(form): I
             let credentials = state.store.credentials_by_login(login).await?;
             let ok = state.hasher.verify(password, credentials.as_ref().map(|c| c.password_hash.clone())).await?;
             match credentials {
-                Some(c) if ok && !c.account.suspended => issue_token(&state, &app, Some(c.account.id), scopes.join(" ")).await,
+                Some(c) if ok && !c.account.suspended => {
+                    issue_token(&state, &app, Some(c.account.id), scopes.join(" ")).await
+                }
                 _ => Err(AppError::oauth("invalid_grant", "The username or password is incorrect")),
             }
         }
@@ -383,7 +421,10 @@ async fn token(State(state): State<AppState>, headers: HeaderMap, Input(form): I
             issue_token(&state, &app, None, scopes.join(" ")).await
         }
         "" => Err(AppError::oauth("invalid_request", "grant_type is required")),
-        _ => Err(AppError::oauth("unsupported_grant_type", "Supported grants: authorization_code, password, client_credentials")),
+        _ => Err(AppError::oauth(
+            "unsupported_grant_type",
+            "Supported grants: authorization_code, password, client_credentials",
+        )),
     }
 }
 
@@ -394,7 +435,11 @@ struct RevokeForm {
     client_secret: Option<String>,
 }
 
-async fn revoke(State(state): State<AppState>, headers: HeaderMap, Input(form): Input<RevokeForm>) -> AppResult<Json<Value>> {
+async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Input(form): Input<RevokeForm>,
+) -> AppResult<Json<Value>> {
     let as_token_form = TokenForm {
         grant_type: None,
         client_id: form.client_id,
@@ -412,7 +457,9 @@ async fn revoke(State(state): State<AppState>, headers: HeaderMap, Input(form): 
         .app_by_client_id(client_id.as_deref().unwrap_or_default())
         .await?
         .filter(|app| client_secret.as_deref().is_some_and(|s| secret_matches(app, s)))
-        .ok_or_else(|| AppError::Forbidden("unauthorized_client", "You are not authorized to revoke this token".into()))?;
+        .ok_or_else(|| {
+            AppError::Forbidden("unauthorized_client", "You are not authorized to revoke this token".into())
+        })?;
     let token = form.token.ok_or_else(|| AppError::oauth("invalid_request", "token is required"))?;
     state.store.revoke_token(&token_hash(&token), app.id).await?;
     Ok(Json(json!({})))

@@ -2,15 +2,36 @@
 //! `follow`, `push`, `profile`, their granular forms (`read:statuses`, …), and admin scopes.
 
 const GRANULAR: &[&str] = &[
-    "accounts", "blocks", "bookmarks", "conversations", "favourites", "filters", "follows", "lists", "media", "mutes",
-    "notifications", "reports", "search", "statuses",
+    "accounts",
+    "blocks",
+    "bookmarks",
+    "conversations",
+    "favourites",
+    "filters",
+    "follows",
+    "lists",
+    "media",
+    "mutes",
+    "notifications",
+    "reports",
+    "search",
+    "statuses",
 ];
 
-const ADMIN_GRANULAR: &[&str] = &["accounts", "reports", "domain_allows", "domain_blocks", "ip_blocks", "email_domain_blocks", "canonical_email_blocks"];
+const ADMIN_GRANULAR: &[&str] = &[
+    "accounts",
+    "reports",
+    "domain_allows",
+    "domain_blocks",
+    "ip_blocks",
+    "email_domain_blocks",
+    "canonical_email_blocks",
+];
 
 /// Every scope this server knows, for discovery documents.
 pub fn supported() -> Vec<String> {
-    let mut all: Vec<String> = ["read", "write", "follow", "push", "profile", "admin:read", "admin:write"].map(String::from).to_vec();
+    let mut all: Vec<String> =
+        ["read", "write", "follow", "push", "profile", "admin:read", "admin:write"].map(String::from).to_vec();
     for kind in ["read", "write"] {
         all.extend(GRANULAR.iter().map(|g| format!("{kind}:{g}")));
     }
@@ -59,7 +80,10 @@ pub fn grants(granted: &str, required: &str) -> bool {
         scope == required
             || required.strip_prefix(scope).is_some_and(|rest| rest.starts_with(':'))
             || (scope == "follow"
-                && matches!(required, "read:follows" | "write:follows" | "read:blocks" | "write:blocks" | "read:mutes" | "write:mutes"))
+                && matches!(
+                    required,
+                    "read:follows" | "write:follows" | "read:blocks" | "write:blocks" | "read:mutes" | "write:mutes"
+                ))
             || (scope == "profile" && required == "read:accounts:profile")
     })
 }

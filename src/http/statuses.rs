@@ -61,7 +61,12 @@ fn unsupported(field: &'static str, message: &str) -> AppError {
 }
 
 #[tracing::instrument(skip_all, fields(account.id = %user.account.id))]
-async fn create(State(state): State<AppState>, user: User, headers: HeaderMap, Input(form): Input<StatusForm>) -> AppResult<Response> {
+async fn create(
+    State(state): State<AppState>,
+    user: User,
+    headers: HeaderMap,
+    Input(form): Input<StatusForm>,
+) -> AppResult<Response> {
     user.require("write:statuses")?;
     if form.media_ids.as_ref().is_some_and(|ids| !ids.is_empty()) {
         return Err(unsupported("media_ids", "This server does not accept media attachments yet."));
@@ -75,7 +80,10 @@ async fn create(State(state): State<AppState>, user: User, headers: HeaderMap, I
     let visibility = match form.visibility.as_deref().filter(|v| !v.is_empty()) {
         None => Visibility::Public,
         Some(value) => Visibility::parse(value).ok_or_else(|| {
-            AppError::field("visibility", ValidationError::new("visibility_invalid", "visibility must be public, unlisted, private or direct"))
+            AppError::field(
+                "visibility",
+                ValidationError::new("visibility_invalid", "visibility must be public, unlisted, private or direct"),
+            )
         })?,
     };
     let idempotency_key = headers
@@ -136,7 +144,12 @@ async fn own_note(state: &AppState, id: &str, user: &User) -> AppResult<NoteView
     Ok(view)
 }
 
-async fn edit(State(state): State<AppState>, user: User, Path(id): Path<String>, Input(form): Input<StatusForm>) -> AppResult<Json<Status>> {
+async fn edit(
+    State(state): State<AppState>,
+    user: User,
+    Path(id): Path<String>,
+    Input(form): Input<StatusForm>,
+) -> AppResult<Json<Status>> {
     user.require("write:statuses")?;
     let view = own_note(&state, &id, &user).await?;
     if form.media_ids.as_ref().is_some_and(|ids| !ids.is_empty()) {
@@ -185,7 +198,11 @@ async fn remove(State(state): State<AppState>, user: User, Path(id): Path<String
     Ok(Json(status))
 }
 
-async fn history(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Json<Vec<StatusEdit>>> {
+async fn history(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Vec<StatusEdit>>> {
     let view = visible_note(&state, &id, auth.account()).await?;
     let revisions = state.store.note_revisions(view.note.id).await?;
     Ok(Json(revisions.iter().map(|r| StatusEdit::new(&state.base_url, &view.author, r)).collect()))

@@ -27,9 +27,18 @@ pub fn router() -> Router<AppState> {
         .route("/auth/sign_in", get(sign_in_page).post(sign_in))
         .route("/auth/sign_up", get(sign_up_page).post(sign_up))
         .route("/auth/sign_out", axum::routing::post(sign_out))
-        .route("/static/site.css", get(|| async { static_file("text/css; charset=utf-8", include_bytes!("../../static/site.css")) }))
-        .route("/static/avatar.png", get(|| async { static_file("image/png", include_bytes!("../../static/avatar.png")) }))
-        .route("/static/header.png", get(|| async { static_file("image/png", include_bytes!("../../static/header.png")) }))
+        .route(
+            "/static/site.css",
+            get(|| async { static_file("text/css; charset=utf-8", include_bytes!("../../static/site.css")) }),
+        )
+        .route(
+            "/static/avatar.png",
+            get(|| async { static_file("image/png", include_bytes!("../../static/avatar.png")) }),
+        )
+        .route(
+            "/static/header.png",
+            get(|| async { static_file("image/png", include_bytes!("../../static/header.png")) }),
+        )
 }
 
 fn static_file(content_type: &'static str, bytes: &'static [u8]) -> Response {
@@ -245,7 +254,10 @@ async fn start_session(state: &AppState, headers: &HeaderMap, account: &Account,
         .create_session(NewSession {
             token_hash: token_hash(&token),
             account_id: account.id,
-            user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(200).collect()),
+            user_agent: headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.chars().take(200).collect()),
             created_at: now,
             expires_at: now + lifetime_ms,
         })

@@ -23,7 +23,12 @@ async fn registration_rules(app: &TestApp) {
     let (client_id, client_secret) = app.create_app("read write", "urn:ietf:wg:oauth:2.0:oob").await;
     let app_token = app
         .post("/oauth/token")
-        .form(&[("grant_type", "client_credentials"), ("client_id", &client_id), ("client_secret", &client_secret), ("scope", "write")])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client_id),
+            ("client_secret", &client_secret),
+            ("scope", "write"),
+        ])
         .send()
         .await
         .json()["access_token"]
@@ -85,7 +90,12 @@ async fn profile_and_credentials(app: &TestApp) {
     let updated = app
         .request(Method::PATCH, "/api/v1/accounts/update_credentials")
         .token(&token)
-        .form(&[("display_name", "爱丽丝 <b>"), ("note", "我读中文\nI read English"), ("languages[]", "zh"), ("languages[]", "en")])
+        .form(&[
+            ("display_name", "爱丽丝 <b>"),
+            ("note", "我读中文\nI read English"),
+            ("languages[]", "zh"),
+            ("languages[]", "en"),
+        ])
         .send()
         .await;
     updated.assert_status(StatusCode::OK);
@@ -178,7 +188,8 @@ async fn limits_count_graphemes(app: &TestApp) {
     let alice = app.sign_up("alice").await;
     let title_64 = "猫".repeat(64);
     app.post_note(&alice, &[("status", "ok"), ("title", &title_64)]).await;
-    let title_65 = app.post("/api/v1/statuses").token(&alice).form(&[("status", "ok"), ("title", &"猫".repeat(65))]).send().await;
+    let title_65 =
+        app.post("/api/v1/statuses").token(&alice).form(&[("status", "ok"), ("title", &"猫".repeat(65))]).send().await;
     title_65.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(title_65.error_code(), "title_too_long");
     assert!(title_65.json()["error"].as_str().unwrap().contains("64"));
@@ -194,12 +205,22 @@ async fn limits_count_graphemes(app: &TestApp) {
 async fn idempotent_posting(app: &TestApp) {
     let alice = app.sign_up("alice").await;
     let post = || {
-        app.post("/api/v1/statuses").token(&alice).header("Idempotency-Key", "abc-123").form(&[("status", "只发一次 once")]).send()
+        app.post("/api/v1/statuses")
+            .token(&alice)
+            .header("Idempotency-Key", "abc-123")
+            .form(&[("status", "只发一次 once")])
+            .send()
     };
     let (first, second) = tokio::join!(post(), post());
     assert_eq!(first.json()["id"], second.json()["id"]);
     assert_eq!(app.store.instance_stats().await.unwrap().notes, 1);
-    let third = app.post("/api/v1/statuses").token(&alice).header("Idempotency-Key", "other").form(&[("status", "x")]).send().await;
+    let third = app
+        .post("/api/v1/statuses")
+        .token(&alice)
+        .header("Idempotency-Key", "other")
+        .form(&[("status", "x")])
+        .send()
+        .await;
     assert_ne!(third.json()["id"], first.json()["id"]);
 }
 
@@ -227,7 +248,10 @@ async fn visibility_is_enforced_everywhere(app: &TestApp) {
     let bob_t = Some(bob.clone());
     assert!(sees(None, public.clone()).await && sees(bob_t.clone(), public.clone()).await);
     assert!(sees(alice_t.clone(), private.clone()).await);
-    assert!(!sees(None, private.clone()).await && !sees(bob_t.clone(), private.clone()).await, "bob does not follow alice");
+    assert!(
+        !sees(None, private.clone()).await && !sees(bob_t.clone(), private.clone()).await,
+        "bob does not follow alice"
+    );
     assert!(sees(bob_t.clone(), direct.clone()).await, "a mentioned account sees a direct note");
     assert!(!sees(None, direct.clone()).await);
     assert!(!sees(bob_t.clone(), only_me.clone()).await && sees(alice_t.clone(), only_me.clone()).await);
@@ -242,7 +266,15 @@ async fn visibility_is_enforced_everywhere(app: &TestApp) {
                 Some(t) => request.token(t),
                 None => request,
             };
-            request.send().await.json().as_array().unwrap().iter().map(|s| s["content"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+            request
+                .send()
+                .await
+                .json()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["content"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
         }
     };
     assert_eq!(listed(None).await.len(), 1);
@@ -280,15 +312,19 @@ async fn bad_requests_change_nothing(app: &TestApp) {
     let bad_json = app.post("/api/v1/statuses").token(&alice).raw("{\"status\": ", "application/json").send().await;
     bad_json.assert_status(StatusCode::BAD_REQUEST);
     assert_eq!(bad_json.error_code(), "invalid_json");
-    let bad_visibility = app.post("/api/v1/statuses").token(&alice).form(&[("status", "x"), ("visibility", "secret")]).send().await;
+    let bad_visibility =
+        app.post("/api/v1/statuses").token(&alice).form(&[("status", "x"), ("visibility", "secret")]).send().await;
     assert_eq!(bad_visibility.error_code(), "visibility_invalid");
-    let bad_language = app.post("/api/v1/statuses").token(&alice).form(&[("status", "x"), ("language", "klingon")]).send().await;
+    let bad_language =
+        app.post("/api/v1/statuses").token(&alice).form(&[("status", "x"), ("language", "klingon")]).send().await;
     assert_eq!(bad_language.error_code(), "language_invalid");
     let media = app.post("/api/v1/statuses").token(&alice).form(&[("status", "x"), ("media_ids[]", "1")]).send().await;
     media.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
-    let unknown_reply = app.post("/api/v1/statuses").token(&alice).form(&[("status", "x"), ("in_reply_to_id", "42")]).send().await;
+    let unknown_reply =
+        app.post("/api/v1/statuses").token(&alice).form(&[("status", "x"), ("in_reply_to_id", "42")]).send().await;
     unknown_reply.assert_status(StatusCode::NOT_FOUND);
-    let too_big = app.post("/api/v1/statuses").token(&alice).form(&[("status", &"x".repeat(2 * 1024 * 1024))]).send().await;
+    let too_big =
+        app.post("/api/v1/statuses").token(&alice).form(&[("status", &"x".repeat(2 * 1024 * 1024))]).send().await;
     too_big.assert_status(StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(app.store.instance_stats().await.unwrap().notes, 0);
 

@@ -67,13 +67,24 @@ fn accepted_notes_survive_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut server = Server::start(dir.path(), port);
-    let app = server.call("POST", "/api/v1/apps", None, &[("client_name", "t"), ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"), ("scopes", "read write")]);
-    let (id, secret) = (app["client_id"].as_str().unwrap().to_owned(), app["client_secret"].as_str().unwrap().to_owned());
+    let app = server.call(
+        "POST",
+        "/api/v1/apps",
+        None,
+        &[("client_name", "t"), ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"), ("scopes", "read write")],
+    );
+    let (id, secret) =
+        (app["client_id"].as_str().unwrap().to_owned(), app["client_secret"].as_str().unwrap().to_owned());
     let app_token = server.call(
         "POST",
         "/oauth/token",
         None,
-        &[("grant_type", "client_credentials"), ("client_id", &id), ("client_secret", &secret), ("scope", "read write")],
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &id),
+            ("client_secret", &secret),
+            ("scope", "read write"),
+        ],
     )["access_token"]
         .as_str()
         .unwrap()
@@ -98,8 +109,14 @@ fn accepted_notes_survive_kill_9() {
     let mut server = Server::start(dir.path(), port);
     let me = server.call("GET", "/api/v1/accounts/verify_credentials", Some(&token), &[]);
     assert_eq!(me["statuses_count"], 25);
-    let listed = server.call("GET", &format!("/api/v1/accounts/{}/statuses?limit=40", me["id"].as_str().unwrap()), Some(&token), &[]);
-    let mut ids: Vec<String> = listed.as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
+    let listed = server.call(
+        "GET",
+        &format!("/api/v1/accounts/{}/statuses?limit=40", me["id"].as_str().unwrap()),
+        Some(&token),
+        &[],
+    );
+    let mut ids: Vec<String> =
+        listed.as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
     ids.reverse();
     assert_eq!(ids, accepted);
     server.child.kill().unwrap();

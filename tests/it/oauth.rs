@@ -30,7 +30,9 @@ async fn authorization_code_with_pkce(app: &TestApp) {
 
     browser.open(app, &login_path).await;
     let return_to = query_param(&format!("https://x{login_path}"), "return_to").unwrap();
-    let signed_in = browser.submit(app, "/auth/sign_in", &[("login", "alice"), ("password", PASSWORD), ("return_to", &return_to)]).await;
+    let signed_in = browser
+        .submit(app, "/auth/sign_in", &[("login", "alice"), ("password", PASSWORD), ("return_to", &return_to)])
+        .await;
     assert_eq!(signed_in.header("location").unwrap(), return_to);
 
     let consent = browser.open(app, &return_to).await;
@@ -96,16 +98,35 @@ async fn authorization_code_with_pkce(app: &TestApp) {
     // Out-of-band apps are shown the code on a page.
     let (oob_id, _) = app.create_app("read", "urn:ietf:wg:oauth:2.0:oob").await;
     let oob = browser
-        .submit(app, "/oauth/authorize", &[("client_id", &oob_id), ("redirect_uri", "urn:ietf:wg:oauth:2.0:oob"), ("scope", "read"), ("decision", "approve")])
+        .submit(
+            app,
+            "/oauth/authorize",
+            &[
+                ("client_id", &oob_id),
+                ("redirect_uri", "urn:ietf:wg:oauth:2.0:oob"),
+                ("scope", "read"),
+                ("decision", "approve"),
+            ],
+        )
         .await;
     oob.assert_status(StatusCode::OK);
     assert!(oob.body.contains("class=\"code\""));
     // A redirect URI the app did not register is refused, not followed.
-    let evil = browser.open(app, &format!("/oauth/authorize?client_id={client_id}&redirect_uri=https://evil.example/&response_type=code")).await;
+    let evil = browser
+        .open(
+            app,
+            &format!("/oauth/authorize?client_id={client_id}&redirect_uri=https://evil.example/&response_type=code"),
+        )
+        .await;
     evil.assert_status(StatusCode::BAD_REQUEST);
     assert!(evil.header("location").is_none());
     // Scopes beyond the app's registration are refused.
-    let greedy = browser.open(app, &format!("/oauth/authorize?client_id={client_id}&redirect_uri=myapp%3A%2F%2Fcallback&scope=admin:write")).await;
+    let greedy = browser
+        .open(
+            app,
+            &format!("/oauth/authorize?client_id={client_id}&redirect_uri=myapp%3A%2F%2Fcallback&scope=admin:write"),
+        )
+        .await;
     greedy.assert_status(StatusCode::BAD_REQUEST);
 }
 
@@ -120,7 +141,11 @@ async fn password_and_client_grants(app: &TestApp) {
         }
     };
     let base = |grant_type: &str| {
-        vec![("grant_type", grant_type.to_owned()), ("client_id", client_id.clone()), ("client_secret", client_secret.clone())]
+        vec![
+            ("grant_type", grant_type.to_owned()),
+            ("client_id", client_id.clone()),
+            ("client_secret", client_secret.clone()),
+        ]
     };
 
     let mut wrong = base("password");
@@ -130,7 +155,11 @@ async fn password_and_client_grants(app: &TestApp) {
     assert_eq!(wrong.json()["error"], "invalid_grant");
 
     let mut by_email = base("password");
-    by_email.extend([("username", "alice@example.org".to_owned()), ("password", PASSWORD.to_owned()), ("scope", "read write".to_owned())]);
+    by_email.extend([
+        ("username", "alice@example.org".to_owned()),
+        ("password", PASSWORD.to_owned()),
+        ("scope", "read write".to_owned()),
+    ]);
     let token = grant(by_email).await;
     token.assert_status(StatusCode::OK);
     let token = token.json()["access_token"].as_str().unwrap().to_owned();
@@ -156,7 +185,11 @@ async fn password_and_client_grants(app: &TestApp) {
 
     let revoke = app
         .post("/oauth/revoke")
-        .form(&[("client_id", client_id.as_str()), ("client_secret", client_secret.as_str()), ("token", token.as_str())])
+        .form(&[
+            ("client_id", client_id.as_str()),
+            ("client_secret", client_secret.as_str()),
+            ("token", token.as_str()),
+        ])
         .send()
         .await;
     revoke.assert_status(StatusCode::OK);
@@ -166,7 +199,8 @@ async fn password_and_client_grants(app: &TestApp) {
 async fn apps_are_validated(app: &TestApp) {
     let missing_name = app.post("/api/v1/apps").form(&[("redirect_uris", "urn:ietf:wg:oauth:2.0:oob")]).send().await;
     missing_name.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
-    let bad_uri = app.post("/api/v1/apps").form(&[("client_name", "x"), ("redirect_uris", "javascript:alert(1)")]).send().await;
+    let bad_uri =
+        app.post("/api/v1/apps").form(&[("client_name", "x"), ("redirect_uris", "javascript:alert(1)")]).send().await;
     assert_eq!(bad_uri.error_code(), "redirect_uri_invalid");
     let bad_scope = app
         .post("/api/v1/apps")

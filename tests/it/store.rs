@@ -49,7 +49,10 @@ async fn accounts_are_unique_case_insensitively(app: &TestApp) {
     let alice = store.create_account(new_account("Alice", Some("alice@example.org"))).await.unwrap();
     assert_eq!(alice.username, "Alice");
     assert_eq!(alice.languages, ["zh", "en"]);
-    assert!(matches!(store.create_account(new_account("alice", None)).await, Err(StoreError::Conflict("username_taken"))));
+    assert!(matches!(
+        store.create_account(new_account("alice", None)).await,
+        Err(StoreError::Conflict("username_taken"))
+    ));
     assert!(matches!(
         store.create_account(new_account("alice2", Some("alice@example.org"))).await,
         Err(StoreError::Conflict("email_taken"))
@@ -65,11 +68,19 @@ async fn accounts_are_unique_case_insensitively(app: &TestApp) {
     let updated = store
         .update_account(
             alice.id,
-            AccountUpdate { bio: Some("你好".into()), languages: Some(vec!["en".into()]), ui_language: Some(None), ..Default::default() },
+            AccountUpdate {
+                bio: Some("你好".into()),
+                languages: Some(vec!["en".into()]),
+                ui_language: Some(None),
+                ..Default::default()
+            },
         )
         .await
         .unwrap();
-    assert_eq!((updated.bio.as_str(), updated.languages.clone(), updated.ui_language.clone()), ("你好", vec!["en".to_owned()], None));
+    assert_eq!(
+        (updated.bio.as_str(), updated.languages.clone(), updated.ui_language.clone()),
+        ("你好", vec!["en".to_owned()], None)
+    );
     assert_eq!(updated.display_name, "Alice");
     assert_eq!(store.account_by_id(alice.id).await.unwrap().unwrap(), updated);
     assert!(matches!(store.update_account(AccountId(1), AccountUpdate::default()).await, Err(StoreError::NotFound)));
@@ -130,8 +141,24 @@ async fn auth_codes_work_once_and_tokens_revoke(app: &TestApp) {
     let taken: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
     assert_eq!(taken, vec![code], "a code is exchanged exactly once");
 
-    store.create_token(NewToken { token_hash: b"user".to_vec(), app_id: first.id, account_id: Some(alice.id), scopes: "read".into() }).await.unwrap();
-    store.create_token(NewToken { token_hash: b"app".to_vec(), app_id: first.id, account_id: None, scopes: "read".into() }).await.unwrap();
+    store
+        .create_token(NewToken {
+            token_hash: b"user".to_vec(),
+            app_id: first.id,
+            account_id: Some(alice.id),
+            scopes: "read".into(),
+        })
+        .await
+        .unwrap();
+    store
+        .create_token(NewToken {
+            token_hash: b"app".to_vec(),
+            app_id: first.id,
+            account_id: None,
+            scopes: "read".into(),
+        })
+        .await
+        .unwrap();
     let grant = store.token_grant(b"user").await.unwrap().unwrap();
     assert_eq!((grant.account.unwrap().id, grant.app.id, grant.scopes.as_str()), (alice.id, first.id, "read"));
     assert!(store.token_grant(b"app").await.unwrap().unwrap().account.is_none());
@@ -228,7 +255,8 @@ async fn account_notes_paginate_and_filter(app: &TestApp) {
         }
         ids.push(store.create_note(note).await.unwrap().0.note.id);
     }
-    let public = AccountNotesFilter { visibilities: vec![Visibility::Public, Visibility::Unlisted], exclude_replies: false };
+    let public =
+        AccountNotesFilter { visibilities: vec![Visibility::Public, Visibility::Unlisted], exclude_replies: false };
     let list = |filter: AccountNotesFilter, page: Page| store.list_account_notes(alice.id, filter, page);
     let page = |max_id: Option<NoteId>, since_id: Option<NoteId>, min_id: Option<NoteId>, limit| Page {
         max_id: max_id.map(|i| i.0),
@@ -248,7 +276,8 @@ async fn account_notes_paginate_and_filter(app: &TestApp) {
     assert_eq!(since, [ids[6], ids[5]], "since_id gives the newest items after the cursor");
     let no_replies = AccountNotesFilter { exclude_replies: true, ..public.clone() };
     assert!(!got(list(no_replies, page(None, None, None, 20)).await.unwrap()).contains(&ids[5]));
-    let all = AccountNotesFilter { visibilities: vec![Visibility::Public, Visibility::Private], exclude_replies: false };
+    let all =
+        AccountNotesFilter { visibilities: vec![Visibility::Public, Visibility::Private], exclude_replies: false };
     assert_eq!(got(list(all, page(None, None, None, 20)).await.unwrap()).len(), 7);
     let none = AccountNotesFilter { visibilities: Vec::new(), exclude_replies: false };
     assert!(list(none, page(None, None, None, 20)).await.unwrap().is_empty());

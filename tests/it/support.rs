@@ -47,7 +47,10 @@ impl TestDb {
                 };
                 let name = format!("pengyou_test_{}", pengyou_store::next_id());
                 let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("connect to TEST_DATABASE_URL");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create test database");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
                 let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
                 url.set_path(&name);
                 Some(TestDb { url: url.to_string(), admin_url: Some(admin_url), name: Some(name), _dir: dir })
@@ -61,10 +64,12 @@ impl TestDb {
 
     /// Drops the PostgreSQL database (connections must be closed first).
     pub async fn cleanup(self) {
-        if let (Some(admin_url), Some(name)) = (self.admin_url, self.name) {
-            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await;
-            }
+        if let (Some(admin_url), Some(name)) = (self.admin_url, self.name)
+            && let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await
+        {
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                .execute(&mut conn)
+                .await;
         }
     }
 }

@@ -61,13 +61,20 @@ async fn sign_up_sign_out_sign_in(app: &TestApp) {
     assert!(weak.body.contains("value=\"mei\""), "the form keeps what was typed");
 
     let created = browser
-        .submit(app, "/auth/sign_up", &[("username", "mei"), ("display_name", "小美"), ("password", PASSWORD), ("languages", "zh")])
+        .submit(
+            app,
+            "/auth/sign_up",
+            &[("username", "mei"), ("display_name", "小美"), ("password", PASSWORD), ("languages", "zh")],
+        )
         .await;
     created.assert_status(StatusCode::SEE_OTHER);
     let session = browser.get("pengyou_session").expect("a session cookie");
     assert!(session.len() >= 43, "a 256-bit token");
-    let set_cookie = created.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>();
-    assert!(set_cookie.iter().any(|c| c.starts_with("pengyou_session=") && c.contains("HttpOnly") && c.contains("Secure")));
+    let set_cookie =
+        created.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert!(
+        set_cookie.iter().any(|c| c.starts_with("pengyou_session=") && c.contains("HttpOnly") && c.contains("Secure"))
+    );
     let home = browser.open(app, "/").await;
     assert!(home.body.contains("小美") && home.body.contains("@mei"));
     let account = app.store.account_by_username("mei").await.unwrap().unwrap();
@@ -83,7 +90,9 @@ async fn sign_up_sign_out_sign_in(app: &TestApp) {
     let wrong = browser.submit(app, "/auth/sign_in", &[("login", "mei"), ("password", "wrong password here")]).await;
     wrong.assert_status(StatusCode::UNAUTHORIZED);
     assert!(wrong.body.contains("data-code=\"invalid_login\""));
-    let ok = browser.submit(app, "/auth/sign_in", &[("login", "MEI"), ("password", PASSWORD), ("return_to", "//evil.example")]).await;
+    let ok = browser
+        .submit(app, "/auth/sign_in", &[("login", "MEI"), ("password", PASSWORD), ("return_to", "//evil.example")])
+        .await;
     ok.assert_status(StatusCode::SEE_OTHER);
     assert_eq!(ok.header("location").as_deref(), Some("/"), "return_to only follows local paths");
     let fresh = browser.get("pengyou_session").unwrap();
@@ -97,12 +106,17 @@ async fn forms_need_csrf_and_escape_input(app: &TestApp) {
     let forged = app
         .post("/auth/sign_up")
         .header("cookie", &browser.header())
-        .form(&[("csrf_token", "forged-token-that-does-not-match-the-cookie"), ("username", "eve"), ("password", PASSWORD)])
+        .form(&[
+            ("csrf_token", "forged-token-that-does-not-match-the-cookie"),
+            ("username", "eve"),
+            ("password", PASSWORD),
+        ])
         .send()
         .await;
     forged.assert_status(StatusCode::FORBIDDEN);
     assert!(forged.body.contains("csrf_failed"));
-    let no_cookie = app.post("/auth/sign_up").form(&[("csrf_token", ""), ("username", "eve"), ("password", PASSWORD)]).send().await;
+    let no_cookie =
+        app.post("/auth/sign_up").form(&[("csrf_token", ""), ("username", "eve"), ("password", PASSWORD)]).send().await;
     no_cookie.assert_status(StatusCode::FORBIDDEN);
     assert!(app.store.account_by_username("eve").await.unwrap().is_none());
 
@@ -115,9 +129,11 @@ async fn forms_need_csrf_and_escape_input(app: &TestApp) {
 
 #[tokio::test]
 async fn closed_registrations_refuse_sign_ups() {
-    let app = TestApp::with_config(crate::support::Backend::Sqlite, |c| c.registrations = pengyou::config::Registrations::Closed)
-        .await
-        .unwrap();
+    let app = TestApp::with_config(crate::support::Backend::Sqlite, |c| {
+        c.registrations = pengyou::config::Registrations::Closed
+    })
+    .await
+    .unwrap();
     let mut browser = Browser::default();
     let page = browser.open(app_ref(&app), "/auth/sign_up").await;
     assert!(page.body.contains("registrations_closed"));

@@ -48,9 +48,11 @@ impl PostgresStore {
     async fn migrate(&self) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock(7236089)").execute(&mut *tx).await?;
-        sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await?;
         let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations").fetch_all(&mut *tx).await?;
         for (version, sql) in MIGRATIONS {
             if applied.contains(version) {
@@ -168,12 +170,14 @@ async fn attach_tags_and_mentions(conn: &mut PgConnection, views: &mut [NoteView
 }
 
 async fn note_view(tx: &mut Transaction<'_, Postgres>, id: NoteId) -> Result<Option<NoteView>> {
-    let sql = format!("SELECT {NOTE_COLUMNS}, {ACCOUNT_COLUMNS} FROM notes n JOIN accounts a ON a.id = n.account_id WHERE n.id = $1");
+    let sql = format!(
+        "SELECT {NOTE_COLUMNS}, {ACCOUNT_COLUMNS} FROM notes n JOIN accounts a ON a.id = n.account_id WHERE n.id = $1"
+    );
     let Some(row) = sqlx::query(AssertSqlSafe(sql)).bind(id.0).fetch_optional(&mut **tx).await? else {
         return Ok(None);
     };
     let mut views = vec![view_from_row(&row)?];
-    attach_tags_and_mentions(&mut **tx, &mut views).await?;
+    attach_tags_and_mentions(tx, &mut views).await?;
     Ok(views.pop())
 }
 
@@ -441,14 +445,16 @@ impl Store for PostgresStore {
     }
 
     async fn create_token(&self, new: NewToken) -> Result<()> {
-        sqlx::query("INSERT INTO oauth_tokens (token_hash, app_id, account_id, scopes, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&new.token_hash)
-            .bind(new.app_id.0)
-            .bind(new.account_id.map(|a| a.0))
-            .bind(&new.scopes)
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO oauth_tokens (token_hash, app_id, account_id, scopes, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&new.token_hash)
+        .bind(new.app_id.0)
+        .bind(new.account_id.map(|a| a.0))
+        .bind(&new.scopes)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -465,7 +471,12 @@ impl Store for PostgresStore {
                     Some(_) => Some(account_from_row(&row, 10)?),
                     None => None,
                 };
-                Ok(TokenGrant { scopes: row.try_get(0)?, created_at: row.try_get(1)?, app: app_from_row(&row, 2)?, account })
+                Ok(TokenGrant {
+                    scopes: row.try_get(0)?,
+                    created_at: row.try_get(1)?,
+                    app: app_from_row(&row, 2)?,
+                    account,
+                })
             })
             .transpose()?)
     }
@@ -492,11 +503,12 @@ impl Store for PostgresStore {
                 .bind(now - IDEMPOTENCY_WINDOW_MS)
                 .execute(&mut *tx)
                 .await?;
-            let earlier: Option<i64> = sqlx::query_scalar("SELECT note_id FROM idempotency_keys WHERE account_id = $1 AND key = $2")
-                .bind(new.account_id.0)
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let earlier: Option<i64> =
+                sqlx::query_scalar("SELECT note_id FROM idempotency_keys WHERE account_id = $1 AND key = $2")
+                    .bind(new.account_id.0)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             if let Some(earlier) = earlier {
                 let view = note_view(&mut tx, NoteId(earlier)).await?.ok_or(StoreError::NotFound)?;
                 tx.commit().await?;
@@ -636,7 +648,12 @@ impl Store for PostgresStore {
             .collect::<sqlx::Result<Vec<_>>>()?)
     }
 
-    async fn list_account_notes(&self, account: AccountId, filter: AccountNotesFilter, page: Page) -> Result<Vec<NoteView>> {
+    async fn list_account_notes(
+        &self,
+        account: AccountId,
+        filter: AccountNotesFilter,
+        page: Page,
+    ) -> Result<Vec<NoteView>> {
         if filter.visibilities.is_empty() {
             return Ok(Vec::new());
         }
@@ -669,11 +686,12 @@ impl Store for PostgresStore {
     }
 
     async fn is_following(&self, follower: AccountId, followee: AccountId) -> Result<bool> {
-        let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2")
-            .bind(follower.0)
-            .bind(followee.0)
-            .fetch_optional(&self.pool)
-            .await?;
+        let found: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2")
+                .bind(follower.0)
+                .bind(followee.0)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(found.is_some())
     }
 }

@@ -71,10 +71,10 @@ impl SqliteStore {
         let path = path.to_owned();
         let readers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2);
         let (writer, readers) = tokio::task::spawn_blocking(move || -> Result<_> {
-            if let Some(parent) = Path::new(&path).parent() {
-                if !parent.as_os_str().is_empty() {
-                    std::fs::create_dir_all(parent).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-                }
+            if let Some(parent) = Path::new(&path).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent).map_err(|e| StoreError::Unavailable(e.to_string()))?;
             }
             let mut writer = Connection::open(&path)?;
             configure(&writer)?;
@@ -189,7 +189,9 @@ fn account_by_id(conn: &Connection, id: AccountId) -> Result<Option<Account>> {
 
 /// Loads notes with their authors by a WHERE clause, then fills in tags and mentions.
 fn select_note_views(conn: &Connection, clause: &str, values: &[rusqlite::types::Value]) -> Result<Vec<NoteView>> {
-    let sql = format!("SELECT {NOTE_COLUMNS}, {ACCOUNT_COLUMNS} FROM notes n JOIN accounts a ON a.id = n.account_id {clause}");
+    let sql = format!(
+        "SELECT {NOTE_COLUMNS}, {ACCOUNT_COLUMNS} FROM notes n JOIN accounts a ON a.id = n.account_id {clause}"
+    );
     let mut statement = conn.prepare_cached(&sql)?;
     let mut views = statement
         .query_map(params_from_iter(values.iter()), |row| {
@@ -242,11 +244,13 @@ fn note_view(conn: &Connection, id: NoteId) -> Result<Option<NoteView>> {
 }
 
 fn write_tags_and_mentions(conn: &Connection, note: NoteId, tags: &[String], mentions: &[AccountId]) -> Result<()> {
-    let mut insert_tag = conn.prepare_cached("INSERT OR IGNORE INTO note_tags (tag, note_id, position) VALUES (?1, ?2, ?3)")?;
+    let mut insert_tag =
+        conn.prepare_cached("INSERT OR IGNORE INTO note_tags (tag, note_id, position) VALUES (?1, ?2, ?3)")?;
     for (position, tag) in tags.iter().enumerate() {
         insert_tag.execute(params![tag, note.0, position as i64])?;
     }
-    let mut insert_mention = conn.prepare_cached("INSERT OR IGNORE INTO note_mentions (note_id, account_id) VALUES (?1, ?2)")?;
+    let mut insert_mention =
+        conn.prepare_cached("INSERT OR IGNORE INTO note_mentions (note_id, account_id) VALUES (?1, ?2)")?;
     for account in mentions {
         insert_mention.execute(params![note.0, account.0])?;
     }
@@ -274,7 +278,9 @@ fn insert_revision(conn: &Connection, note: NoteId, revision: &NoteRevision) -> 
 
 fn unique_violation(error: &rusqlite::Error) -> Option<&str> {
     match error {
-        rusqlite::Error::SqliteFailure(e, Some(message)) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => {
+        rusqlite::Error::SqliteFailure(e, Some(message))
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+        {
             Some(message.as_str())
         }
         _ => None,
@@ -316,11 +322,10 @@ impl Store for SqliteStore {
                     new.is_admin,
                     now
                 ]);
-            if let Err(error) = &inserted {
-                if let Some(message) = unique_violation(error) {
+            if let Err(error) = &inserted
+                && let Some(message) = unique_violation(error) {
                     return Err(StoreError::Conflict(if message.contains("email") { "email_taken" } else { "username_taken" }));
                 }
-            }
             inserted?;
             account_by_id(conn, AccountId(id))?.ok_or(StoreError::NotFound)
         })
@@ -346,7 +351,10 @@ impl Store for SqliteStore {
         }
         let keys: Vec<String> = usernames.iter().map(|u| u.to_lowercase()).collect();
         self.read(move |conn| {
-            let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.username_key IN ({})", placeholders(keys.len()));
+            let sql = format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.username_key IN ({})",
+                placeholders(keys.len())
+            );
             let mut statement = conn.prepare(&sql)?;
             let rows = statement.query_map(params_from_iter(keys.iter()), |row| account_from_row(row, 0))?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -595,8 +603,10 @@ impl Store for SqliteStore {
             let tx = conn.transaction()?;
             let now = now_ms();
             if let Some(key) = &new.idempotency_key {
-                tx.prepare_cached("DELETE FROM idempotency_keys WHERE account_id = ?1 AND key = ?2 AND created_at < ?3")?
-                    .execute(params![new.account_id.0, key, now - IDEMPOTENCY_WINDOW_MS])?;
+                tx.prepare_cached(
+                    "DELETE FROM idempotency_keys WHERE account_id = ?1 AND key = ?2 AND created_at < ?3",
+                )?
+                .execute(params![new.account_id.0, key, now - IDEMPOTENCY_WINDOW_MS])?;
                 let earlier: Option<i64> = tx
                     .prepare_cached("SELECT note_id FROM idempotency_keys WHERE account_id = ?1 AND key = ?2")?
                     .query_row(params![new.account_id.0, key], |row| row.get(0))
@@ -642,8 +652,10 @@ impl Store for SqliteStore {
             tx.prepare_cached("UPDATE accounts SET notes_count = notes_count + 1, last_note_at = ?2 WHERE id = ?1")?
                 .execute(params![new.account_id.0, now])?;
             if let Some(key) = &new.idempotency_key {
-                tx.prepare_cached("INSERT INTO idempotency_keys (account_id, key, note_id, created_at) VALUES (?1, ?2, ?3, ?4)")?
-                    .execute(params![new.account_id.0, key, id.0, now])?;
+                tx.prepare_cached(
+                    "INSERT INTO idempotency_keys (account_id, key, note_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![new.account_id.0, key, id.0, now])?;
             }
             let view = note_view(&tx, id)?.ok_or(StoreError::NotFound)?;
             tx.commit()?;
@@ -709,7 +721,8 @@ impl Store for SqliteStore {
                 .query_row([id.0], |row| row.get(0))
                 .optional()?
                 .ok_or(StoreError::NotFound)?;
-            tx.prepare_cached("UPDATE accounts SET notes_count = max(notes_count - 1, 0) WHERE id = ?1")?.execute([author])?;
+            tx.prepare_cached("UPDATE accounts SET notes_count = max(notes_count - 1, 0) WHERE id = ?1")?
+                .execute([author])?;
             tx.commit()?;
             Ok(())
         })
@@ -738,12 +751,18 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_account_notes(&self, account: AccountId, filter: AccountNotesFilter, page: Page) -> Result<Vec<NoteView>> {
+    async fn list_account_notes(
+        &self,
+        account: AccountId,
+        filter: AccountNotesFilter,
+        page: Page,
+    ) -> Result<Vec<NoteView>> {
         if filter.visibilities.is_empty() {
             return Ok(Vec::new());
         }
         self.read(move |conn| {
-            let visibilities = filter.visibilities.iter().map(|v| format!("'{}'", v.as_str())).collect::<Vec<_>>().join(",");
+            let visibilities =
+                filter.visibilities.iter().map(|v| format!("'{}'", v.as_str())).collect::<Vec<_>>().join(",");
             let replies = if filter.exclude_replies { "AND n.in_reply_to_id IS NULL" } else { "" };
             let ascending = page.min_id.is_some();
             let clause = format!(
