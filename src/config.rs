@@ -55,6 +55,13 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Set the `Secure` flag on cookies; default: when the public URL is https.
     pub secure_cookies: Option<bool>,
+    /// Sign-ups allowed per client address (IPv6: per /64) per hour; 0 turns the limit off.
+    pub signups_per_hour: u32,
+    /// Login attempts allowed per client address per minute; 0 turns the limit off.
+    pub logins_per_minute: u32,
+    /// Take the client address from `X-Forwarded-For` (set only behind a proxy that
+    /// writes it; otherwise clients could forge it).
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Config {
@@ -73,6 +80,9 @@ impl Default for Config {
             session_days: 30,
             log_format: LogFormat::Text,
             secure_cookies: None,
+            signups_per_hour: 30,
+            logins_per_minute: 30,
+            trust_forwarded_for: false,
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::extract::{
     Auth, Input, PageParams, User, lenient_bool, link_header, random_token, string_list, token_hash,
 };
+use crate::http::rate_limit::ClientIp;
 use crate::http::scopes;
 use crate::state::AppState;
 
@@ -48,10 +49,12 @@ struct RegistrationForm {
 #[tracing::instrument(skip_all)]
 async fn create_account(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Auth(grant): Auth,
     Input(form): Input<RegistrationForm>,
 ) -> AppResult<Json<Token>> {
     let grant = grant.ok_or(AppError::Unauthorized)?;
+    state.limiter.check(state.signup_limit(), ip)?;
     if !scopes::grants(&grant.scopes, "write:accounts") {
         return Err(AppError::Forbidden("insufficient_scope", "This action is outside the authorized scopes".into()));
     }

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod extract;
 pub mod instance;
 pub mod oauth;
+pub mod rate_limit;
 pub mod scopes;
 pub mod statuses;
 pub mod web;

@@ -19,6 +19,7 @@ use subtle::ConstantTimeEq;
 use crate::api::entities::{Application, Token};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{Auth, Input, WebUser, random_token, string_list, token_hash};
+use crate::http::rate_limit::ClientIp;
 use crate::http::scopes;
 use crate::http::web::{CsrfToken, PageError, check_csrf, page};
 use crate::state::AppState;
@@ -357,6 +358,7 @@ async fn issue_token(
 #[tracing::instrument(skip_all, fields(grant_type))]
 async fn token(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Input(form): Input<TokenForm>,
 ) -> AppResult<Json<Token>> {
@@ -404,6 +406,7 @@ async fn token(
             issue_token(&state, &app, Some(grant.account_id), grant.scopes).await
         }
         "password" => {
+            state.limiter.check(state.login_limit(), ip)?;
             let scopes = requested("read")?;
             let login = form.username.as_deref().unwrap_or_default();
             let password = form.password.clone().unwrap_or_default();

@@ -17,6 +17,7 @@ use crate::config::Registrations;
 use crate::domain::accounts::{Creator, Registration, register};
 use crate::error::AppError;
 use crate::http::extract::{Input, SESSION_COOKIE, WebUser, cookie, random_token, string_list, token_hash};
+use crate::http::rate_limit::ClientIp;
 use crate::state::AppState;
 
 pub const CSRF_COOKIE: &str = "pengyou_csrf";
@@ -214,8 +215,14 @@ struct SignInForm {
     return_to: Option<String>,
 }
 
-async fn sign_in(State(state): State<AppState>, headers: HeaderMap, Input(form): Input<SignInForm>) -> PageResult {
+async fn sign_in(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Input(form): Input<SignInForm>,
+) -> PageResult {
     check_csrf(&headers, &form.csrf_token)?;
+    state.limiter.check(state.login_limit(), ip)?;
     let return_to = safe_return_to(form.return_to.as_deref());
     let credentials = state.store.credentials_by_login(&form.login).await?;
     let ok = state
@@ -332,8 +339,14 @@ struct SignUpForm {
     return_to: Option<String>,
 }
 
-async fn sign_up(State(state): State<AppState>, headers: HeaderMap, Input(form): Input<SignUpForm>) -> PageResult {
+async fn sign_up(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Input(form): Input<SignUpForm>,
+) -> PageResult {
     check_csrf(&headers, &form.csrf_token)?;
+    state.limiter.check(state.signup_limit(), ip)?;
     let return_to = safe_return_to(form.return_to.as_deref());
     let languages = form.languages.clone().unwrap_or_default();
     let registration = Registration {

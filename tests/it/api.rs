@@ -20,21 +20,7 @@ on_both_backends!(
 );
 
 async fn registration_rules(app: &TestApp) {
-    let (client_id, client_secret) = app.create_app("read write", "urn:ietf:wg:oauth:2.0:oob").await;
-    let app_token = app
-        .post("/oauth/token")
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &client_id),
-            ("client_secret", &client_secret),
-            ("scope", "write"),
-        ])
-        .send()
-        .await
-        .json()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let app_token = app.app_token("write").await;
     let register = |username: &'static str, password: &'static str, agreement: &'static str| {
         app.post("/api/v1/accounts").token(&app_token).form(&[
             ("username", username),
@@ -384,4 +370,42 @@ async fn discovery_documents(app: &TestApp) {
     metrics.assert_status(StatusCode::OK);
     assert!(metrics.body.contains("http_requests_total"), "{}", metrics.body);
     assert!(metrics.body.contains("route=\"/healthz\""));
+}
+
+/// Sign-ups beyond the per-address limit get 429 with Retry-After; a forged
+/// `X-Forwarded-For` does not buy a fresh allowance unless a proxy is trusted.
+#[tokio::test]
+async fn signups_are_rate_limited_per_address() {
+    use crate::support::{Backend, PASSWORD};
+    for trust in [false, true] {
+        let app = TestApp::with_config(Backend::Sqlite, |c| {
+            c.signups_per_hour = 2;
+            c.trust_forwarded_for = trust;
+        })
+        .await
+        .unwrap();
+        let app_token = app.app_token("write").await;
+        let sign_up = |name: &'static str, forwarded: &'static str| {
+            app.post("/api/v1/accounts")
+                .token(&app_token)
+                .header("x-forwarded-for", forwarded)
+                .form(&[("username", name), ("password", PASSWORD), ("agreement", "true")])
+                .send()
+        };
+        sign_up("user1", "198.51.100.1").await.assert_status(StatusCode::OK);
+        sign_up("user2", "198.51.100.2").await.assert_status(StatusCode::OK);
+        let third = sign_up("user3", "198.51.100.3").await;
+        if trust {
+            third.assert_status(StatusCode::OK);
+            // The proxy's entry is the last one; what the client wrote before it is ignored.
+            sign_up("user4", "203.0.113.7, 198.51.100.1").await.assert_status(StatusCode::OK);
+            sign_up("user5", "203.0.113.8, 198.51.100.1").await.assert_status(StatusCode::TOO_MANY_REQUESTS);
+        } else {
+            third.assert_status(StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(third.error_code(), "rate_limited");
+            assert!(third.header("retry-after").unwrap().parse::<u64>().unwrap() > 0);
+            assert!(app.store.account_by_username("user3").await.unwrap().is_none());
+        }
+        app.cleanup().await;
+    }
 }

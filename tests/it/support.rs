@@ -228,23 +228,26 @@ impl TestApp {
         (json["client_id"].as_str().unwrap().to_owned(), json["client_secret"].as_str().unwrap().to_owned())
     }
 
-    /// Signs up `username` through the API and returns a read/write/follow token.
-    pub async fn sign_up(&self, username: &str) -> String {
+    /// Registers an app and returns a client-credentials (app-only) token with `scopes`.
+    pub async fn app_token(&self, scopes: &str) -> String {
         let (client_id, client_secret) = self.create_app("read write follow", "urn:ietf:wg:oauth:2.0:oob").await;
-        let app_token = self
+        let response = self
             .post("/oauth/token")
             .form(&[
                 ("grant_type", "client_credentials"),
                 ("client_id", &client_id),
                 ("client_secret", &client_secret),
-                ("scope", "read write follow"),
+                ("scope", scopes),
             ])
             .send()
-            .await
-            .json()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+            .await;
+        response.assert_status(StatusCode::OK);
+        response.json()["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Signs up `username` through the API and returns a read/write/follow token.
+    pub async fn sign_up(&self, username: &str) -> String {
+        let app_token = self.app_token("read write follow").await;
         let response = self
             .post("/api/v1/accounts")
             .token(&app_token)
