@@ -169,15 +169,16 @@ async fn attach_tags_and_mentions(conn: &mut PgConnection, views: &mut [NoteView
     Ok(())
 }
 
-async fn note_view(tx: &mut Transaction<'_, Postgres>, id: NoteId) -> Result<Option<NoteView>> {
+/// A note with its author, tags and mentions, on a connection or inside a transaction.
+async fn note_view(conn: &mut PgConnection, id: NoteId) -> Result<Option<NoteView>> {
     let sql = format!(
         "SELECT {NOTE_COLUMNS}, {ACCOUNT_COLUMNS} FROM notes n JOIN accounts a ON a.id = n.account_id WHERE n.id = $1"
     );
-    let Some(row) = sqlx::query(AssertSqlSafe(sql)).bind(id.0).fetch_optional(&mut **tx).await? else {
+    let Some(row) = sqlx::query(AssertSqlSafe(sql)).bind(id.0).fetch_optional(&mut *conn).await? else {
         return Ok(None);
     };
     let mut views = vec![view_from_row(&row)?];
-    attach_tags_and_mentions(tx, &mut views).await?;
+    attach_tags_and_mentions(conn, &mut views).await?;
     Ok(views.pop())
 }
 
@@ -564,10 +565,9 @@ impl Store for PostgresStore {
     }
 
     async fn note_by_id(&self, id: NoteId) -> Result<Option<NoteView>> {
-        let mut tx = self.pool.begin().await?;
-        let view = note_view(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(view)
+        // A single read needs no transaction: BEGIN and COMMIT would be two more round trips.
+        let mut conn = self.pool.acquire().await?;
+        note_view(&mut conn, id).await
     }
 
     async fn update_note(&self, id: NoteId, update: NoteUpdate) -> Result<NoteView> {
