@@ -1,7 +1,7 @@
 //! Composing a note from what its author typed: validate, parse once, resolve
 //! mentions, render HTML. The API and the web composer both come through here.
 
-use pengyou_store::{Account, AccountId};
+use pengyou_store::{Account, NoteUpdate};
 
 use super::text::{self, LinkTarget};
 use super::{language, validate};
@@ -17,19 +17,6 @@ pub struct NoteInput {
     pub spoiler_text: Option<String>,
     pub sensitive: bool,
     pub language: Option<String>,
-}
-
-/// A validated, parsed and rendered note, ready for the store.
-#[derive(Clone, Debug)]
-pub struct ComposedNote {
-    pub title: Option<String>,
-    pub body: String,
-    pub content_html: String,
-    pub language: Option<String>,
-    pub spoiler_text: String,
-    pub sensitive: bool,
-    pub tags: Vec<String>,
-    pub mention_ids: Vec<AccountId>,
 }
 
 /// Rendered links point at this instance's tag pages and at the profiles of
@@ -52,7 +39,9 @@ impl LinkTarget for SiteLinks<'_> {
     }
 }
 
-pub async fn compose(state: &AppState, input: NoteInput) -> AppResult<ComposedNote> {
+/// Validates, parses and renders what an author typed into the store's
+/// `NoteUpdate`: used as is for an edit, and as the content of a new note.
+pub async fn compose(state: &AppState, input: NoteInput) -> AppResult<NoteUpdate> {
     let title = validate::note_title(input.title.as_deref()).map_err(|e| AppError::field("title", e))?;
     let body = validate::note_body(&input.body).map_err(|e| AppError::field("status", e))?;
     let spoiler_text = validate::spoiler_text(input.spoiler_text.as_deref().unwrap_or_default())
@@ -65,7 +54,7 @@ pub async fn compose(state: &AppState, input: NoteInput) -> AppResult<ComposedNo
     let tags = text::tags(&segments);
     let mentioned = state.store.accounts_by_usernames(&text::local_mentions(&segments)).await?;
     let content_html = text::render_html(&segments, &SiteLinks { base: &state.base_url, known: &mentioned });
-    Ok(ComposedNote {
+    Ok(NoteUpdate {
         title,
         body,
         content_html,

@@ -2,7 +2,7 @@
 //! and an account's notes.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
@@ -211,7 +211,6 @@ async fn statuses(
     Auth(grant): Auth,
     Path(id): Path<String>,
     Query(params): Query<StatusesParams>,
-    _headers: HeaderMap,
 ) -> AppResult<Response> {
     let author = visible_account(&state, &id).await?;
     let page = params.page.page()?;

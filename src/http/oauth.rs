@@ -313,7 +313,11 @@ struct TokenForm {
 }
 
 /// Client credentials from HTTP Basic (RFC 6749 §2.3.1) or the form body.
-fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> (Option<String>, Option<String>) {
+fn client_credentials(
+    headers: &HeaderMap,
+    client_id: Option<&str>,
+    client_secret: Option<&str>,
+) -> (Option<String>, Option<String>) {
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -323,7 +327,7 @@ fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> (Option<String>,
         .and_then(|pair| pair.split_once(':').map(|(id, secret)| (id.to_owned(), secret.to_owned())));
     match basic {
         Some((id, secret)) => (Some(id), Some(secret)),
-        None => (form.client_id.clone(), form.client_secret.clone()),
+        None => (client_id.map(str::to_owned), client_secret.map(str::to_owned)),
     }
 }
 
@@ -364,7 +368,8 @@ async fn token(
 ) -> AppResult<Json<Token>> {
     let grant_type = form.grant_type.clone().unwrap_or_default();
     tracing::Span::current().record("grant_type", grant_type.as_str());
-    let (client_id, client_secret) = client_credentials(&headers, &form);
+    let (client_id, client_secret) =
+        client_credentials(&headers, form.client_id.as_deref(), form.client_secret.as_deref());
     let app = state
         .store
         .app_by_client_id(client_id.as_deref().unwrap_or_default())
@@ -443,18 +448,8 @@ async fn revoke(
     headers: HeaderMap,
     Input(form): Input<RevokeForm>,
 ) -> AppResult<Json<Value>> {
-    let as_token_form = TokenForm {
-        grant_type: None,
-        client_id: form.client_id,
-        client_secret: form.client_secret,
-        code: None,
-        redirect_uri: None,
-        code_verifier: None,
-        username: None,
-        password: None,
-        scope: None,
-    };
-    let (client_id, client_secret) = client_credentials(&headers, &as_token_form);
+    let (client_id, client_secret) =
+        client_credentials(&headers, form.client_id.as_deref(), form.client_secret.as_deref());
     let app = state
         .store
         .app_by_client_id(client_id.as_deref().unwrap_or_default())

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use pengyou_store::{NewNote, NoteId, NoteUpdate, NoteView, Visibility};
+use pengyou_store::{NewNote, NoteId, NoteView, Visibility};
 use serde::Deserialize;
 
 use crate::api::entities::{Status, StatusEdit, StatusSource};
@@ -168,22 +168,7 @@ async fn edit(
         },
     )
     .await?;
-    let view = state
-        .store
-        .update_note(
-            note.id,
-            NoteUpdate {
-                title: composed.title,
-                body: composed.body,
-                content_html: composed.content_html,
-                language: composed.language,
-                spoiler_text: composed.spoiler_text,
-                sensitive: composed.sensitive,
-                tags: composed.tags,
-                mention_ids: composed.mention_ids,
-            },
-        )
-        .await?;
+    let view = state.store.update_note(note.id, composed).await?;
     Ok(Json(Status::new(&state.base_url, &view)))
 }
 

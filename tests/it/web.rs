@@ -135,15 +135,11 @@ async fn closed_registrations_refuse_sign_ups() {
     .await
     .unwrap();
     let mut browser = Browser::default();
-    let page = browser.open(app_ref(&app), "/auth/sign_up").await;
+    let page = browser.open(&app, "/auth/sign_up").await;
     assert!(page.body.contains("registrations_closed"));
     let refused = browser.submit(&app, "/auth/sign_up", &[("username", "mei"), ("password", PASSWORD)]).await;
     refused.assert_status(StatusCode::FORBIDDEN);
     let instance = app.get("/api/v2/instance").send().await.json();
     assert_eq!(instance["registrations"]["enabled"], false);
     assert!(app.store.account_by_username("mei").await.unwrap().is_none());
-}
-
-fn app_ref(app: &TestApp) -> &TestApp {
-    app
 }

@@ -259,6 +259,9 @@ pub struct NewNote {
     pub idempotency_key: Option<String>,
 }
 
+/// How long an `Idempotency-Key` keeps pointing at the note it created (Mastodon: one hour).
+pub const IDEMPOTENCY_WINDOW_MS: i64 = 60 * 60 * 1000;
+
 /// A full replacement of a note's editable fields.
 #[derive(Clone, Debug)]
 pub struct NoteUpdate {

@@ -8,7 +8,6 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row, Transaction};
 
 use crate::model::*;
-use crate::sqlite::IDEMPOTENCY_WINDOW_MS;
 use crate::{Result, Store, StoreError, next_id};
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];

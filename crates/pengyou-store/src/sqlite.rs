@@ -287,9 +287,6 @@ fn unique_violation(error: &rusqlite::Error) -> Option<&str> {
     }
 }
 
-/// How long an `Idempotency-Key` keeps pointing at the note it created (Mastodon: one hour).
-pub(crate) const IDEMPOTENCY_WINDOW_MS: i64 = 60 * 60 * 1000;
-
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
