@@ -8,6 +8,7 @@ mod error;
 mod id;
 mod model;
 mod postgres;
+mod sql;
 mod sqlite;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ pub use error::StoreError;
 pub use id::next_id;
 pub use model::*;
 pub use postgres::PostgresStore;
+pub use sql::JOB_NOTE_CREATED;
 pub use sqlite::SqliteStore;
 
 /// A store result.
@@ -82,8 +84,154 @@ pub trait Store: Send + Sync + 'static {
         page: Page,
     ) -> Result<Vec<NoteView>>;
 
+    /// Top-level comments of a note, a page after `after` in `sort` order.
+    async fn list_comments(
+        &self,
+        note: NoteId,
+        sort: CommentSort,
+        after: Option<CommentCursor>,
+        filter: FeedFilter,
+        limit: u32,
+    ) -> Result<Vec<NoteView>>;
+    /// Replies under top-level comments, oldest first: at most `per_comment` for each.
+    async fn first_replies(&self, comments: &[NoteId], per_comment: u32, filter: FeedFilter) -> Result<Vec<NoteView>>;
+    /// Replies under one top-level comment, oldest first, after `after`.
+    async fn list_replies(
+        &self,
+        comment: NoteId,
+        after: Option<NoteId>,
+        filter: FeedFilter,
+        limit: u32,
+    ) -> Result<Vec<NoteView>>;
+    /// Every comment of a note, oldest first, at most `limit` (the Mastodon context view).
+    async fn thread(&self, note: NoteId, filter: FeedFilter, limit: u32) -> Result<Vec<NoteView>>;
+    /// Pins one comment on a note (or unpins with `None`).
+    async fn pin_comment(&self, note: NoteId, comment: Option<NoteId>) -> Result<()>;
+
+    // ---- feeds ----
+    /// The reader's home feed: their own notes and those of accounts they follow.
+    async fn home_feed(&self, account: AccountId, page: Page) -> Result<Vec<NoteView>>;
+    /// Public, top-level notes of everyone (the local timeline).
+    async fn public_feed(&self, filter: FeedFilter, page: Page) -> Result<Vec<NoteView>>;
+    /// Public, top-level notes with a tag.
+    async fn tag_feed(&self, tag: &str, filter: FeedFilter, page: Page) -> Result<Vec<NoteView>>;
+    /// Public, top-level notes since `since` with the most engagement: the
+    /// candidates the discover ranking scores (the same for every reader).
+    async fn discover_candidates(&self, since: i64, limit: u32) -> Result<Vec<NoteView>>;
+    /// Tags used most by public notes since `since`, with daily use.
+    async fn trending_tags(&self, since: i64, limit: u32) -> Result<Vec<TagTrend>>;
+    /// Copies a note into the home feeds of its author's followers with ids
+    /// above `after`, at most `limit` of them; returns the last follower done
+    /// when there may be more.
+    async fn fan_out(&self, note: NoteId, after: Option<AccountId>, limit: u32) -> Result<Option<AccountId>>;
+    /// Adds absorbed view counts to notes in one transaction.
+    async fn add_note_views(&self, views: &[(NoteId, i64)]) -> Result<()>;
+
+    // ---- likes and collects ----
+    /// Likes a note; `false` when it was already liked. Notifies the author.
+    async fn favourite(&self, account: AccountId, note: NoteId) -> Result<bool>;
+    async fn unfavourite(&self, account: AccountId, note: NoteId) -> Result<bool>;
+    async fn favourited_by(&self, note: NoteId, page: Page) -> Result<Vec<Listed<Account>>>;
+    async fn list_favourites(&self, account: AccountId, page: Page) -> Result<Vec<Listed<NoteView>>>;
+    /// Collects a note into a board (`None`: the default board, made if needed),
+    /// moving it if it sat in another; `false` when it was already there.
+    async fn collect(&self, account: AccountId, note: NoteId, board: Option<BoardId>) -> Result<bool>;
+    async fn uncollect(&self, account: AccountId, note: NoteId) -> Result<bool>;
+    /// Collected notes, newest collect first; all boards when `board` is `None`.
+    async fn list_collects(
+        &self,
+        account: AccountId,
+        board: Option<BoardId>,
+        page: Page,
+    ) -> Result<Vec<Listed<NoteView>>>;
+    /// Likes and collects of `account` on these notes.
+    async fn note_interactions(&self, account: AccountId, notes: &[NoteId]) -> Result<Vec<NoteInteraction>>;
+    async fn create_board(&self, new: NewBoard) -> Result<Board>;
+    async fn update_board(&self, id: BoardId, update: BoardUpdate) -> Result<Board>;
+    /// Deletes a board; its notes move to the default board. The default board stays.
+    async fn delete_board(&self, id: BoardId) -> Result<()>;
+    async fn board_by_id(&self, id: BoardId) -> Result<Option<Board>>;
+    /// An account's boards, default first, then oldest first.
+    async fn boards_of(&self, account: AccountId) -> Result<Vec<Board>>;
+
     // ---- relationships ----
     async fn is_following(&self, follower: AccountId, followee: AccountId) -> Result<bool>;
+    /// Follows `followee`, or asks when `request` (a locked account). Following
+    /// again is not an error. Counters, the home feed and notifications follow.
+    async fn follow(&self, follower: AccountId, followee: AccountId, request: bool) -> Result<FollowOutcome>;
+    /// Stops following (or withdraws a request); the followee's notes leave the home feed.
+    async fn unfollow(&self, follower: AccountId, followee: AccountId) -> Result<()>;
+    async fn follow_requests(&self, account: AccountId, page: Page) -> Result<Vec<Listed<Account>>>;
+    /// Accepts or rejects a pending request; `false` when there was none.
+    async fn answer_follow_request(&self, followee: AccountId, follower: AccountId, accept: bool) -> Result<bool>;
+    async fn list_follows(
+        &self,
+        account: AccountId,
+        direction: FollowDirection,
+        page: Page,
+    ) -> Result<Vec<Listed<Account>>>;
+    /// How `viewer` stands towards each of `others`, in the same order.
+    async fn relationships(&self, viewer: AccountId, others: &[AccountId]) -> Result<Vec<Relationship>>;
+    /// Blocks: removes follows and requests both ways and each other's notes from home feeds.
+    async fn block(&self, account: AccountId, target: AccountId) -> Result<()>;
+    async fn unblock(&self, account: AccountId, target: AccountId) -> Result<()>;
+    async fn mute(
+        &self,
+        account: AccountId,
+        target: AccountId,
+        notifications: bool,
+        expires_at: Option<i64>,
+    ) -> Result<()>;
+    async fn unmute(&self, account: AccountId, target: AccountId) -> Result<()>;
+    async fn list_blocks(&self, account: AccountId, page: Page) -> Result<Vec<Listed<Account>>>;
+    async fn list_mutes(&self, account: AccountId, page: Page) -> Result<Vec<Listed<Account>>>;
+    async fn follow_tag(&self, account: AccountId, tag: &str) -> Result<()>;
+    async fn unfollow_tag(&self, account: AccountId, tag: &str) -> Result<()>;
+    async fn followed_tags(&self, account: AccountId) -> Result<Vec<String>>;
+
+    // ---- keyword filters ----
+    async fn create_filter(&self, new: NewFilter) -> Result<Filter>;
+    async fn update_filter(&self, id: FilterId, update: FilterUpdate) -> Result<Filter>;
+    async fn delete_filter(&self, id: FilterId) -> Result<()>;
+    async fn filter_by_id(&self, id: FilterId) -> Result<Option<Filter>>;
+    /// An account's filters, expired ones included (the caller decides).
+    async fn filters_of(&self, account: AccountId) -> Result<Vec<Filter>>;
+
+    // ---- notifications ----
+    /// Records notifications; repeats of one (recipient, kind, sender, note) are ignored.
+    async fn create_notifications(&self, new: Vec<NewNotification>) -> Result<()>;
+    async fn list_notifications(
+        &self,
+        account: AccountId,
+        filter: NotificationFilter,
+        page: Page,
+    ) -> Result<Vec<Notification>>;
+    /// Groups, newest activity first; the page's ids are the groups' latest ids.
+    async fn list_notification_groups(
+        &self,
+        account: AccountId,
+        filter: NotificationFilter,
+        page: Page,
+    ) -> Result<Vec<NotificationGroup>>;
+    /// Notifications newer than `after`, up to `cap`.
+    async fn count_notifications(&self, account: AccountId, after: i64, cap: u32) -> Result<i64>;
+    async fn notification_by_id(&self, account: AccountId, id: i64) -> Result<Option<Notification>>;
+    async fn dismiss_notification(&self, account: AccountId, id: i64) -> Result<()>;
+    /// Removes notifications: all of them, or those of one group.
+    async fn clear_notifications(&self, account: AccountId, group_key: Option<&str>) -> Result<()>;
+    async fn markers(&self, account: AccountId) -> Result<Vec<Marker>>;
+    async fn set_marker(&self, account: AccountId, timeline: &str, last_read_id: i64) -> Result<Marker>;
+
+    // ---- jobs ----
+    async fn enqueue_job(&self, kind: &str, payload: &str, run_at: i64) -> Result<i64>;
+    /// Takes up to `limit` due jobs for `lease_ms`; a job whose lease runs out
+    /// (its worker died) is taken again. Safe with several processes.
+    async fn claim_jobs(&self, limit: u32, lease_ms: i64) -> Result<Vec<Job>>;
+    async fn complete_job(&self, id: i64) -> Result<()>;
+    /// Puts a failed job back for `retry_at`, or marks it failed for good when `retry_at` is `None`.
+    async fn fail_job(&self, id: i64, error: &str, retry_at: Option<i64>) -> Result<()>;
+    /// Jobs waiting or running (failed ones excluded).
+    async fn pending_jobs(&self) -> Result<i64>;
 }
 
 /// Opens the store a database URL names, running migrations first.

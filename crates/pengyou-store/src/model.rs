@@ -10,7 +10,7 @@ pub use crate::id::{id_floor_for_time, now_ms};
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub i64);
 
@@ -40,6 +40,14 @@ id_type!(
 id_type!(
     /// A registered OAuth application's id.
     AppId
+);
+id_type!(
+    /// A board (a named collection of collected notes).
+    BoardId
+);
+id_type!(
+    /// A keyword filter.
+    FilterId
 );
 
 /// A local account as the rest of the app sees it (no secrets).
@@ -228,6 +236,17 @@ pub struct Note {
     pub spoiler_text: String,
     pub sensitive: bool,
     pub in_reply_to_id: Option<NoteId>,
+    /// For a comment, the note it belongs to (however deep the reply).
+    pub root_id: Option<NoteId>,
+    /// For a reply inside a comment thread, the top-level comment it sits under.
+    pub parent_comment_id: Option<NoteId>,
+    /// Comments under a note, or replies under a top-level comment.
+    pub replies_count: i64,
+    pub favourites_count: i64,
+    pub collects_count: i64,
+    /// Views written to the database so far (the in-memory counter adds the rest).
+    pub views_count: i64,
+    pub pinned_comment_id: Option<NoteId>,
     pub created_at: i64,
     pub edited_at: Option<i64>,
     /// Normalised (lower-case) tag names, in order of first appearance.
@@ -304,4 +323,254 @@ pub struct Page {
     pub since_id: Option<i64>,
     pub min_id: Option<i64>,
     pub limit: u32,
+}
+
+impl Note {
+    /// A comment is a note with a root: a top-level comment or a reply under one.
+    pub fn is_comment(&self) -> bool {
+        self.root_id.is_some()
+    }
+}
+
+/// A row of a list paged by the list's own row id (followers, favourites,
+/// blocks…), which is what Mastodon's `max_id`/`min_id` refer to there.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Listed<T> {
+    pub cursor: i64,
+    pub item: T,
+}
+
+/// How one account stands towards another, as `/api/v1/accounts/relationships` shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Relationship {
+    pub account_id: AccountId,
+    pub following: bool,
+    pub requested: bool,
+    pub followed_by: bool,
+    pub requested_by: bool,
+    pub blocking: bool,
+    pub blocked_by: bool,
+    pub muting: bool,
+    pub muting_notifications: bool,
+}
+
+impl Relationship {
+    /// A block in either direction hides the two accounts from each other.
+    pub fn blocked_either_way(&self) -> bool {
+        self.blocking || self.blocked_by
+    }
+}
+
+/// What a follow did: followed at once, or asked a locked account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FollowOutcome {
+    Following,
+    Requested,
+}
+
+/// Which side of the follow graph to list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FollowDirection {
+    Followers,
+    Following,
+}
+
+/// A named collection of collected notes. Every account has one default board,
+/// made on first collect; bookmarks are collects into it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Board {
+    pub id: BoardId,
+    pub account_id: AccountId,
+    pub name: String,
+    pub description: String,
+    pub public: bool,
+    pub is_default: bool,
+    pub notes_count: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The default board's stored name; pages show it translated.
+pub const DEFAULT_BOARD_NAME: &str = "Collected";
+
+#[derive(Clone, Debug)]
+pub struct NewBoard {
+    pub account_id: AccountId,
+    pub name: String,
+    pub description: String,
+    pub public: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct BoardUpdate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub public: Option<bool>,
+}
+
+/// What one reader has done to a note: liked it, and which board holds it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NoteInteraction {
+    pub note_id: NoteId,
+    pub favourited: bool,
+    pub board_id: Option<BoardId>,
+}
+
+/// Order of top-level comments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommentSort {
+    /// Most liked first, then newest.
+    Hot,
+    /// Newest first.
+    New,
+}
+
+/// Position after the last comment of a page: its like count (for `Hot`) and id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommentCursor {
+    pub favourites: i64,
+    pub id: i64,
+}
+
+/// A keyword filter (Mastodon v2 filters).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Filter {
+    pub id: FilterId,
+    pub account_id: AccountId,
+    pub title: String,
+    /// Where it applies: home, notifications, public, thread, account.
+    pub context: Vec<String>,
+    /// `warn` (shown behind a warning) or `hide` (removed).
+    pub action: String,
+    pub expires_at: Option<i64>,
+    pub keywords: Vec<FilterKeyword>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FilterKeyword {
+    pub id: i64,
+    pub keyword: String,
+    pub whole_word: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewFilter {
+    pub account_id: AccountId,
+    pub title: String,
+    pub context: Vec<String>,
+    pub action: String,
+    pub expires_at: Option<i64>,
+    /// Keyword and whether it must match a whole word.
+    pub keywords: Vec<(String, bool)>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct FilterUpdate {
+    pub title: Option<String>,
+    pub context: Option<Vec<String>>,
+    pub action: Option<String>,
+    pub expires_at: Option<Option<i64>>,
+    pub add_keywords: Vec<(String, bool)>,
+    pub remove_keyword_ids: Vec<i64>,
+}
+
+/// Kinds of notification pengyou records (see docs/API.md for how they map
+/// onto Mastodon's types).
+pub const NOTIFICATION_KINDS: &[&str] =
+    &["favourite", "collect", "comment", "reply", "mention", "follow", "follow_request"];
+
+/// A notification to record; the same (recipient, kind, sender, note) is kept once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewNotification {
+    pub account_id: AccountId,
+    pub kind: &'static str,
+    pub from_account_id: AccountId,
+    pub note_id: Option<NoteId>,
+}
+
+/// The grouping key: likes and collects group per note, follows per day,
+/// everything else stands alone.
+pub fn notification_group_key(kind: &str, note: Option<NoteId>, id: i64, created_at: i64) -> String {
+    match (kind, note) {
+        ("favourite" | "collect", Some(note)) => format!("{kind}-{note}"),
+        ("follow", _) => format!("follow-{}", created_at / 86_400_000),
+        _ => format!("ungrouped-{id}"),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notification {
+    pub id: i64,
+    pub kind: String,
+    pub from: Account,
+    pub note: Option<NoteView>,
+    pub group_key: String,
+    pub created_at: i64,
+}
+
+/// Which notifications to list. Notifications from accounts the reader blocks,
+/// is blocked by, or mutes with notifications are never listed.
+#[derive(Clone, Debug, Default)]
+pub struct NotificationFilter {
+    /// Only these kinds (empty: all).
+    pub kinds: Vec<String>,
+    pub exclude_kinds: Vec<String>,
+    pub from_account: Option<AccountId>,
+}
+
+/// A group of notifications ("Sylvia and 1,203 others liked your note").
+#[derive(Clone, Debug, PartialEq)]
+pub struct NotificationGroup {
+    pub group_key: String,
+    pub kind: String,
+    pub count: i64,
+    pub latest_id: i64,
+    pub oldest_id: i64,
+    pub latest_at: i64,
+    /// The most recent senders, newest first (at most a few).
+    pub sample_accounts: Vec<Account>,
+    pub note: Option<NoteView>,
+}
+
+/// A reading position (Mastodon markers): `home` or `notifications`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Marker {
+    pub timeline: String,
+    pub last_read_id: i64,
+    pub version: i64,
+    pub updated_at: i64,
+}
+
+/// A unit of background work taken from the durable queue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    /// JSON, interpreted by the job's handler.
+    pub payload: String,
+    /// How many times it has been taken, this time included.
+    pub attempts: i64,
+}
+
+/// A tag's use per day, newest day first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TagTrend {
+    pub name: String,
+    pub days: Vec<TagDay>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TagDay {
+    /// Start of the day, ms since the epoch (UTC).
+    pub day: i64,
+    pub uses: i64,
+    pub accounts: i64,
+}
+
+/// Whose notes to leave out of a listing: authors the viewer blocks, is blocked
+/// by, or mutes. The domain's visibility rule still checks every note; this
+/// keeps pages full.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FeedFilter {
+    pub viewer: Option<AccountId>,
 }

@@ -8,18 +8,16 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row, Transaction};
 
 use crate::model::*;
+use crate::sql::{
+    self, ACCOUNT_COLUMNS, ACCOUNT_WIDTH, Arg, Args, NOTE_COLUMNS, NOTE_WIDTH, NOTIFICATION_SAMPLES, Query,
+    assemble_groups, in_order,
+};
 use crate::{Result, Store, StoreError, next_id};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
-
-const ACCOUNT_COLUMNS: &str = "a.id, a.username, a.display_name, a.bio, a.languages, a.ui_language, \
-     a.locked, a.is_admin, a.suspended, a.notes_count, a.followers_count, a.following_count, \
-     a.last_note_at, a.created_at, a.updated_at";
-const ACCOUNT_WIDTH: usize = 15;
-
-const NOTE_COLUMNS: &str = "n.id, n.account_id, n.title, n.body, n.content_html, n.language, \
-     n.visibility, n.spoiler_text, n.sensitive, n.in_reply_to_id, n.created_at, n.edited_at";
-const NOTE_WIDTH: usize = 12;
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../migrations/postgres/0002_social.sql")),
+];
 
 const APP_COLUMNS: &str =
     "p.id, p.client_id, p.secret_hash, p.name, p.website, p.redirect_uris, p.scopes, p.created_at";
@@ -110,6 +108,13 @@ fn note_from_row(row: &PgRow) -> sqlx::Result<Note> {
         in_reply_to_id: row.try_get::<Option<i64>, _>(9)?.map(NoteId),
         created_at: row.try_get(10)?,
         edited_at: row.try_get(11)?,
+        root_id: row.try_get::<Option<i64>, _>(12)?.map(NoteId),
+        parent_comment_id: row.try_get::<Option<i64>, _>(13)?.map(NoteId),
+        replies_count: row.try_get(14)?,
+        favourites_count: row.try_get(15)?,
+        collects_count: row.try_get(16)?,
+        views_count: row.try_get(17)?,
+        pinned_comment_id: row.try_get::<Option<i64>, _>(18)?.map(NoteId),
         tags: Vec::new(),
         mentions: Vec::new(),
     })
@@ -222,6 +227,276 @@ async fn insert_revision(tx: &mut Transaction<'_, Postgres>, note: NoteId, revis
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+type PgQuery = sqlx::query::Query<'static, Postgres, sqlx::postgres::PgArguments>;
+
+/// A statement with its values bound.
+fn bound(sql: &str, args: &[Arg]) -> PgQuery {
+    let mut query = sqlx::query(AssertSqlSafe(sql.to_owned()));
+    for arg in args {
+        query = match arg {
+            Arg::Int(v) => query.bind(*v),
+            Arg::Text(v) => query.bind(v.clone()),
+            Arg::Bool(v) => query.bind(*v),
+            Arg::MaybeBool(v) => query.bind(*v),
+        };
+    }
+    query
+}
+
+fn int(value: i64) -> Arg {
+    Arg::Int(Some(value))
+}
+
+fn opt_int(value: Option<i64>) -> Arg {
+    Arg::Int(value)
+}
+
+fn text(value: &str) -> Arg {
+    Arg::Text(Some(value.to_owned()))
+}
+
+fn opt_text(value: Option<String>) -> Arg {
+    Arg::Text(value)
+}
+
+/// Runs a statement, returning the number of rows changed.
+async fn exec(conn: &mut PgConnection, sql: &str, args: &[Arg]) -> Result<u64> {
+    Ok(bound(sql, args).execute(&mut *conn).await?.rows_affected())
+}
+
+async fn optional_i64(conn: &mut PgConnection, sql: &str, args: &[Arg]) -> Result<Option<i64>> {
+    let row = bound(sql, args).fetch_optional(&mut *conn).await?;
+    Ok(row.map(|row| row.try_get::<Option<i64>, _>(0)).transpose()?.flatten())
+}
+
+async fn query_views(conn: &mut PgConnection, query: &Query) -> Result<Vec<NoteView>> {
+    Ok(query_listed_views(conn, query, false).await?.into_iter().map(|l| l.item).collect())
+}
+
+/// Notes with authors; with `cursor`, the column after them is the list's row id.
+async fn query_listed_views(conn: &mut PgConnection, query: &Query, cursor: bool) -> Result<Vec<Listed<NoteView>>> {
+    let rows = bound(&query.sql, &query.args.0).fetch_all(&mut *conn).await?;
+    let mut listed = rows
+        .iter()
+        .map(|row| -> sqlx::Result<Listed<NoteView>> {
+            let view = view_from_row(row)?;
+            let cursor = if cursor { row.try_get(NOTE_WIDTH + ACCOUNT_WIDTH)? } else { view.note.id.0 };
+            Ok(Listed { cursor, item: view })
+        })
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    if query.ascending {
+        listed.reverse();
+    }
+    let mut views: Vec<NoteView> = listed.iter().map(|l| l.item.clone()).collect();
+    attach_tags_and_mentions(conn, &mut views).await?;
+    for (entry, view) in listed.iter_mut().zip(views) {
+        entry.item = view;
+    }
+    Ok(listed)
+}
+
+async fn query_listed_accounts(conn: &mut PgConnection, query: &Query) -> Result<Vec<Listed<Account>>> {
+    let rows = bound(&query.sql, &query.args.0).fetch_all(&mut *conn).await?;
+    let mut listed = rows
+        .iter()
+        .map(|row| -> sqlx::Result<Listed<Account>> {
+            Ok(Listed { item: account_from_row(row, 0)?, cursor: row.try_get(ACCOUNT_WIDTH)? })
+        })
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    if query.ascending {
+        listed.reverse();
+    }
+    Ok(listed)
+}
+
+async fn notify(conn: &mut PgConnection, new: &NewNotification) -> Result<()> {
+    if new.account_id == new.from_account_id {
+        return Ok(());
+    }
+    let id = next_id();
+    let now = now_ms();
+    let group = notification_group_key(new.kind, new.note_id, id, now);
+    exec(
+        conn,
+        sql::INSERT_NOTIFICATION,
+        &[
+            int(id),
+            int(new.account_id.0),
+            text(new.kind),
+            int(new.from_account_id.0),
+            opt_int(new.note_id.map(|n| n.0)),
+            text(&group),
+            int(now),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn unnotify(
+    conn: &mut PgConnection,
+    recipient: i64,
+    kind: &str,
+    from: AccountId,
+    note: Option<NoteId>,
+) -> Result<()> {
+    exec(conn, sql::DELETE_NOTIFICATION_OF, &[int(recipient), text(kind), int(from.0), int(note.map_or(0, |n| n.0))])
+        .await?;
+    Ok(())
+}
+
+async fn note_author(conn: &mut PgConnection, note: NoteId) -> Result<i64> {
+    optional_i64(conn, sql::NOTE_AUTHOR, &[int(note.0)]).await?.ok_or(StoreError::NotFound)
+}
+
+/// Makes `follower` follow `followee` for real; `false` when it already did.
+async fn insert_follow(conn: &mut PgConnection, follower: AccountId, followee: AccountId) -> Result<bool> {
+    exec(conn, sql::DELETE_FOLLOW_REQUEST, &[int(follower.0), int(followee.0)]).await?;
+    if exec(conn, sql::INSERT_FOLLOW, &[int(next_id()), int(follower.0), int(followee.0), int(now_ms())]).await? == 0 {
+        return Ok(false);
+    }
+    exec(conn, sql::BUMP_FOLLOWING, &[int(follower.0), int(1)]).await?;
+    exec(conn, sql::BUMP_FOLLOWERS, &[int(followee.0), int(1)]).await?;
+    exec(conn, sql::BACKFILL_HOME, &[int(follower.0), int(followee.0)]).await?;
+    notify(conn, &NewNotification { account_id: followee, kind: "follow", from_account_id: follower, note_id: None })
+        .await?;
+    Ok(true)
+}
+
+/// Ends a follow or a pending request of `follower` towards `followee`.
+async fn remove_follow(conn: &mut PgConnection, follower: AccountId, followee: AccountId) -> Result<()> {
+    exec(conn, sql::DELETE_FOLLOW_REQUEST, &[int(follower.0), int(followee.0)]).await?;
+    unnotify(conn, followee.0, "follow_request", follower, None).await?;
+    if exec(conn, sql::DELETE_FOLLOW, &[int(follower.0), int(followee.0)]).await? > 0 {
+        exec(conn, sql::BUMP_FOLLOWING, &[int(follower.0), int(-1)]).await?;
+        exec(conn, sql::BUMP_FOLLOWERS, &[int(followee.0), int(-1)]).await?;
+        exec(conn, sql::CLEAR_HOME_OF_AUTHOR, &[int(follower.0), int(followee.0)]).await?;
+    }
+    Ok(())
+}
+
+async fn default_board(conn: &mut PgConnection, account: AccountId) -> Result<i64> {
+    if let Some(id) = optional_i64(conn, sql::DEFAULT_BOARD, &[int(account.0)]).await? {
+        return Ok(id);
+    }
+    let id = next_id();
+    exec(
+        conn,
+        sql::INSERT_BOARD,
+        &[
+            int(id),
+            int(account.0),
+            text(DEFAULT_BOARD_NAME),
+            text(""),
+            Arg::Bool(false),
+            Arg::Bool(true),
+            int(now_ms()),
+        ],
+    )
+    .await?;
+    Ok(id)
+}
+
+async fn boards(conn: &mut PgConnection, clause: &str, id: i64) -> Result<Vec<Board>> {
+    let sql = format!("SELECT {} FROM boards b {clause}", sql::BOARD_COLUMNS);
+    let rows = bound(&sql, &[int(id)]).fetch_all(&mut *conn).await?;
+    Ok(rows
+        .iter()
+        .map(|row| -> sqlx::Result<Board> {
+            Ok(Board {
+                id: BoardId(row.try_get(0)?),
+                account_id: AccountId(row.try_get(1)?),
+                name: row.try_get(2)?,
+                description: row.try_get(3)?,
+                public: row.try_get(4)?,
+                is_default: row.try_get(5)?,
+                notes_count: row.try_get(6)?,
+                created_at: row.try_get(7)?,
+                updated_at: row.try_get(8)?,
+            })
+        })
+        .collect::<sqlx::Result<Vec<_>>>()?)
+}
+
+async fn filters(conn: &mut PgConnection, clause: &str, id: i64) -> Result<Vec<Filter>> {
+    let sql = format!("{} {clause} ORDER BY id", sql::FILTER_COLUMNS);
+    let rows = bound(&sql, &[int(id)]).fetch_all(&mut *conn).await?;
+    let mut found = rows
+        .iter()
+        .map(|row| -> sqlx::Result<Filter> {
+            Ok(Filter {
+                id: FilterId(row.try_get(0)?),
+                account_id: AccountId(row.try_get(1)?),
+                title: row.try_get(2)?,
+                context: split_list(row.try_get(3)?),
+                action: row.try_get(4)?,
+                expires_at: row.try_get(5)?,
+                keywords: Vec::new(),
+            })
+        })
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    if found.is_empty() {
+        return Ok(found);
+    }
+    let mut args = Args::default();
+    let list = args.ints(found.iter().map(|f| f.id.0));
+    let sql = format!("{}({list}) ORDER BY id", sql::FILTER_KEYWORDS);
+    for row in bound(&sql, &args.0).fetch_all(&mut *conn).await? {
+        let filter_id: i64 = row.try_get(0)?;
+        let keyword = FilterKeyword { id: row.try_get(1)?, keyword: row.try_get(2)?, whole_word: row.try_get(3)? };
+        if let Some(filter) = found.iter_mut().find(|f| f.id.0 == filter_id) {
+            filter.keywords.push(keyword);
+        }
+    }
+    Ok(found)
+}
+
+async fn notification_rows(conn: &mut PgConnection, query: &Query) -> Result<Vec<Notification>> {
+    let rows = bound(&query.sql, &query.args.0).fetch_all(&mut *conn).await?;
+    let at = ACCOUNT_WIDTH;
+    let mut rows = rows
+        .iter()
+        .map(|row| -> sqlx::Result<(Notification, Option<i64>)> {
+            Ok((
+                Notification {
+                    from: account_from_row(row, 0)?,
+                    id: row.try_get(at)?,
+                    kind: row.try_get(at + 1)?,
+                    note: None,
+                    group_key: row.try_get(at + 3)?,
+                    created_at: row.try_get(at + 4)?,
+                },
+                row.try_get::<Option<i64>, _>(at + 2)?,
+            ))
+        })
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    if query.ascending {
+        rows.reverse();
+    }
+    let ids: Vec<NoteId> = rows.iter().filter_map(|(_, note)| note.map(NoteId)).collect();
+    let notes = if ids.is_empty() { Vec::new() } else { query_views(conn, &sql::notes_by_ids(&ids)).await? };
+    Ok(rows
+        .into_iter()
+        .filter_map(|(mut notification, note)| match note {
+            // A notification about a note that is gone is dropped with it.
+            Some(id) => {
+                notification.note = Some(notes.iter().find(|v| v.note.id.0 == id)?.clone());
+                Some(notification)
+            }
+            None => Some(notification),
+        })
+        .collect())
+}
+
+fn marker_from_row(row: &PgRow) -> sqlx::Result<Marker> {
+    Ok(Marker {
+        timeline: row.try_get(0)?,
+        last_read_id: row.try_get(1)?,
+        version: row.try_get(2)?,
+        updated_at: row.try_get(3)?,
+    })
 }
 
 #[async_trait]
@@ -516,9 +791,24 @@ impl Store for PostgresStore {
             }
         }
         let id = NoteId(next_id());
+        // A comment belongs to its note; a reply to a reply stays under the top-level comment.
+        let (root, parent_comment) = match new.in_reply_to_id {
+            Some(parent) => {
+                let row = bound(sql::COMMENT_PARENT, &[int(parent.0)])
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                match row.try_get::<Option<i64>, _>(0)? {
+                    None => (Some(parent.0), None),
+                    Some(root) => (Some(root), Some(row.try_get::<Option<i64>, _>(1)?.unwrap_or(parent.0))),
+                }
+            }
+            None => (None, None),
+        };
         sqlx::query(
             "INSERT INTO notes (id, account_id, title, body, content_html, language, visibility, spoiler_text, \
-             sensitive, in_reply_to_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             sensitive, in_reply_to_id, created_at, root_id, parent_comment_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(id.0)
         .bind(new.account_id.0)
@@ -531,8 +821,19 @@ impl Store for PostgresStore {
         .bind(new.sensitive)
         .bind(new.in_reply_to_id.map(|n| n.0))
         .bind(now)
+        .bind(root)
+        .bind(parent_comment)
         .execute(&mut *tx)
         .await?;
+        for counted in [root, parent_comment].into_iter().flatten() {
+            exec(&mut tx, sql::BUMP_REPLIES, &[int(counted), int(1)]).await?;
+        }
+        if root.is_none() && new.visibility != Visibility::Direct {
+            exec(&mut tx, sql::HOME_FEED_OWN, &[int(new.account_id.0), int(id.0)]).await?;
+        }
+        let payload = format!("{{\"note_id\":{}}}", id.0);
+        let job = [int(next_id()), text(sql::JOB_NOTE_CREATED), text(&payload), int(now), int(now)];
+        exec(&mut tx, sql::ENQUEUE_JOB, &job).await?;
         write_tags_and_mentions(&mut tx, id, &new.tags, &new.mention_ids).await?;
         let revision = NoteRevision {
             title: new.title,
@@ -610,6 +911,19 @@ impl Store for PostgresStore {
 
     async fn delete_note(&self, id: NoteId) -> Result<()> {
         let mut tx = self.pool.begin().await?;
+        let row =
+            bound(sql::COMMENT_PARENT, &[int(id.0)]).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+        let (root, parent_comment): (Option<i64>, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
+        // Comments go with their note (and replies with their comment): keep the counters true.
+        let replies_under = optional_i64(&mut tx, sql::COUNT_REPLIES_UNDER, &[int(id.0)]).await?.unwrap_or(0);
+        if let Some(root) = root {
+            exec(&mut tx, sql::BUMP_REPLIES, &[int(root), int(-1 - replies_under)]).await?;
+        }
+        if let Some(parent) = parent_comment {
+            exec(&mut tx, sql::BUMP_REPLIES, &[int(parent), int(-1)]).await?;
+        }
+        exec(&mut tx, sql::UNCOUNT_CASCADED, &[int(id.0)]).await?;
+        exec(&mut tx, sql::UNPIN_DELETED, &[int(id.0)]).await?;
         let author: i64 = sqlx::query_scalar("DELETE FROM notes WHERE id = $1 RETURNING account_id")
             .bind(id.0)
             .fetch_optional(&mut *tx)
@@ -684,13 +998,639 @@ impl Store for PostgresStore {
         Ok(views)
     }
 
+    async fn list_comments(
+        &self,
+        note: NoteId,
+        sort: CommentSort,
+        after: Option<CommentCursor>,
+        filter: FeedFilter,
+        limit: u32,
+    ) -> Result<Vec<NoteView>> {
+        let mut conn = self.pool.acquire().await?;
+        query_views(&mut conn, &sql::list_comments(note, sort, after, filter, limit)).await
+    }
+
+    async fn first_replies(&self, comments: &[NoteId], per_comment: u32, filter: FeedFilter) -> Result<Vec<NoteView>> {
+        if comments.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.pool.acquire().await?;
+        query_views(&mut conn, &sql::first_replies(comments, per_comment, filter)).await
+    }
+
+    async fn list_replies(
+        &self,
+        comment: NoteId,
+        after: Option<NoteId>,
+        filter: FeedFilter,
+        limit: u32,
+    ) -> Result<Vec<NoteView>> {
+        let mut conn = self.pool.acquire().await?;
+        query_views(&mut conn, &sql::list_replies(comment, after, filter, limit)).await
+    }
+
+    async fn thread(&self, note: NoteId, filter: FeedFilter, limit: u32) -> Result<Vec<NoteView>> {
+        let mut conn = self.pool.acquire().await?;
+        query_views(&mut conn, &sql::thread(note, filter, limit)).await
+    }
+
+    async fn pin_comment(&self, note: NoteId, comment: Option<NoteId>) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        if exec(&mut conn, sql::PIN_COMMENT, &[int(note.0), opt_int(comment.map(|c| c.0))]).await? == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn home_feed(&self, account: AccountId, page: Page) -> Result<Vec<NoteView>> {
+        let mut conn = self.pool.acquire().await?;
+        query_views(&mut conn, &sql::home_feed(account, page)).await
+    }
+
+    async fn public_feed(&self, filter: FeedFilter, page: Page) -> Result<Vec<NoteView>> {
+        let mut conn = self.pool.acquire().await?;
+        query_views(&mut conn, &sql::public_feed(filter, page)).await
+    }
+
+    async fn tag_feed(&self, tag: &str, filter: FeedFilter, page: Page) -> Result<Vec<NoteView>> {
+        let mut conn = self.pool.acquire().await?;
+        query_views(&mut conn, &sql::tag_feed(tag, filter, page)).await
+    }
+
+    async fn discover_candidates(&self, since: i64, limit: u32) -> Result<Vec<NoteView>> {
+        let mut conn = self.pool.acquire().await?;
+        query_views(&mut conn, &sql::discover_candidates(since, limit)).await
+    }
+
+    async fn trending_tags(&self, since: i64, limit: u32) -> Result<Vec<TagTrend>> {
+        let query = sql::tag_usage(since);
+        let rows = bound(&query.sql, &query.args.0).fetch_all(&self.pool).await?;
+        let rows = rows
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?)))
+            .collect::<sqlx::Result<Vec<_>>>()?;
+        Ok(sql::rank_tag_usage(rows, limit))
+    }
+
+    async fn fan_out(&self, note: NoteId, after: Option<AccountId>, limit: u32) -> Result<Option<AccountId>> {
+        let mut tx = self.pool.begin().await?;
+        let author = note_author(&mut tx, note).await?;
+        let after = after.map_or(i64::MIN, |a| a.0);
+        let batch: Vec<i64> = bound(sql::FAN_OUT_BATCH, &[int(author), int(after), int(i64::from(limit))])
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<sqlx::Result<Vec<_>>>()?;
+        let Some(&last) = batch.last() else { return Ok(None) };
+        exec(&mut tx, sql::FAN_OUT_INSERT, &[int(note.0), int(author), int(after), int(last)]).await?;
+        tx.commit().await?;
+        Ok((batch.len() as u32 >= limit).then_some(AccountId(last)))
+    }
+
+    async fn add_note_views(&self, views: &[(NoteId, i64)]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (note, count) in views {
+            exec(&mut tx, sql::ADD_VIEWS, &[int(note.0), int(*count)]).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn favourite(&self, account: AccountId, note: NoteId) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let author = note_author(&mut tx, note).await?;
+        if exec(&mut tx, sql::INSERT_FAVOURITE, &[int(next_id()), int(account.0), int(note.0), int(now_ms())]).await?
+            == 0
+        {
+            return Ok(false);
+        }
+        exec(&mut tx, sql::BUMP_FAVOURITES, &[int(note.0), int(1)]).await?;
+        let notification = NewNotification {
+            account_id: AccountId(author),
+            kind: "favourite",
+            from_account_id: account,
+            note_id: Some(note),
+        };
+        notify(&mut tx, &notification).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn unfavourite(&self, account: AccountId, note: NoteId) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let author = note_author(&mut tx, note).await?;
+        if exec(&mut tx, sql::DELETE_FAVOURITE, &[int(account.0), int(note.0)]).await? == 0 {
+            return Ok(false);
+        }
+        exec(&mut tx, sql::BUMP_FAVOURITES, &[int(note.0), int(-1)]).await?;
+        unnotify(&mut tx, author, "favourite", account, Some(note)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn favourited_by(&self, note: NoteId, page: Page) -> Result<Vec<Listed<Account>>> {
+        let mut conn = self.pool.acquire().await?;
+        query_listed_accounts(&mut conn, &sql::favourited_by(note, page)).await
+    }
+
+    async fn list_favourites(&self, account: AccountId, page: Page) -> Result<Vec<Listed<NoteView>>> {
+        let mut conn = self.pool.acquire().await?;
+        query_listed_views(&mut conn, &sql::list_favourites(account, page), true).await
+    }
+
+    async fn collect(&self, account: AccountId, note: NoteId, board: Option<BoardId>) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let author = note_author(&mut tx, note).await?;
+        let board = match board {
+            Some(board) => {
+                if optional_i64(&mut tx, sql::BOARD_OWNER, &[int(board.0)]).await? != Some(account.0) {
+                    return Err(StoreError::NotFound);
+                }
+                board.0
+            }
+            None => default_board(&mut tx, account).await?,
+        };
+        let changed = match optional_i64(&mut tx, sql::COLLECTED_IN, &[int(account.0), int(note.0)]).await? {
+            Some(current) if current == board => false,
+            Some(_) => {
+                exec(&mut tx, sql::MOVE_COLLECT, &[int(account.0), int(note.0), int(board)]).await?;
+                true
+            }
+            None => {
+                let values = [int(next_id()), int(account.0), int(note.0), int(board), int(now_ms())];
+                exec(&mut tx, sql::INSERT_COLLECT, &values).await?;
+                exec(&mut tx, sql::BUMP_COLLECTS, &[int(note.0), int(1)]).await?;
+                let notification = NewNotification {
+                    account_id: AccountId(author),
+                    kind: "collect",
+                    from_account_id: account,
+                    note_id: Some(note),
+                };
+                notify(&mut tx, &notification).await?;
+                true
+            }
+        };
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn uncollect(&self, account: AccountId, note: NoteId) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let author = note_author(&mut tx, note).await?;
+        if exec(&mut tx, sql::DELETE_COLLECT, &[int(account.0), int(note.0)]).await? == 0 {
+            return Ok(false);
+        }
+        exec(&mut tx, sql::BUMP_COLLECTS, &[int(note.0), int(-1)]).await?;
+        unnotify(&mut tx, author, "collect", account, Some(note)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn list_collects(
+        &self,
+        account: AccountId,
+        board: Option<BoardId>,
+        page: Page,
+    ) -> Result<Vec<Listed<NoteView>>> {
+        let mut conn = self.pool.acquire().await?;
+        query_listed_views(&mut conn, &sql::list_collects(account, board, page), true).await
+    }
+
+    async fn note_interactions(&self, account: AccountId, notes: &[NoteId]) -> Result<Vec<NoteInteraction>> {
+        if notes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = Args::default();
+        args.int(account.0);
+        let list = args.ints(notes.iter().map(|n| n.0));
+        let rows = bound(&format!("{}({list})", sql::INTERACTIONS), &args.0).fetch_all(&self.pool).await?;
+        Ok(rows
+            .iter()
+            .map(|row| -> sqlx::Result<NoteInteraction> {
+                Ok(NoteInteraction {
+                    note_id: NoteId(row.try_get(0)?),
+                    favourited: row.try_get(1)?,
+                    board_id: row.try_get::<Option<i64>, _>(2)?.map(BoardId),
+                })
+            })
+            .collect::<sqlx::Result<Vec<_>>>()?)
+    }
+
+    async fn create_board(&self, new: NewBoard) -> Result<Board> {
+        let mut tx = self.pool.begin().await?;
+        // Making the default board first keeps it first in the list.
+        default_board(&mut tx, new.account_id).await?;
+        let id = next_id();
+        let values = [
+            int(id),
+            int(new.account_id.0),
+            text(&new.name),
+            text(&new.description),
+            Arg::Bool(new.public),
+            Arg::Bool(false),
+            int(now_ms()),
+        ];
+        exec(&mut tx, sql::INSERT_BOARD, &values).await?;
+        let board = boards(&mut tx, sql::BOARD_BY_ID, id).await?.pop().ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(board)
+    }
+
+    async fn update_board(&self, id: BoardId, update: BoardUpdate) -> Result<Board> {
+        let mut conn = self.pool.acquire().await?;
+        let values = [
+            int(id.0),
+            opt_text(update.name),
+            opt_text(update.description),
+            Arg::MaybeBool(update.public),
+            int(now_ms()),
+        ];
+        exec(&mut conn, sql::UPDATE_BOARD, &values).await?;
+        boards(&mut conn, sql::BOARD_BY_ID, id.0).await?.pop().ok_or(StoreError::NotFound)
+    }
+
+    async fn delete_board(&self, id: BoardId) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let row =
+            bound(sql::BOARD_IS_DEFAULT, &[int(id.0)]).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+        let (owner, is_default): (i64, bool) = (row.try_get(0)?, row.try_get(1)?);
+        if is_default {
+            return Err(StoreError::Conflict("default_board"));
+        }
+        let fallback = default_board(&mut tx, AccountId(owner)).await?;
+        exec(&mut tx, sql::MOVE_BOARD_COLLECTS, &[int(id.0), int(fallback)]).await?;
+        exec(&mut tx, sql::DELETE_BOARD, &[int(id.0)]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn board_by_id(&self, id: BoardId) -> Result<Option<Board>> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(boards(&mut conn, sql::BOARD_BY_ID, id.0).await?.pop())
+    }
+
+    async fn boards_of(&self, account: AccountId) -> Result<Vec<Board>> {
+        let mut conn = self.pool.acquire().await?;
+        boards(&mut conn, sql::BOARDS_OF, account.0).await
+    }
+
     async fn is_following(&self, follower: AccountId, followee: AccountId) -> Result<bool> {
-        let found: Option<i32> =
-            sqlx::query_scalar("SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2")
-                .bind(follower.0)
-                .bind(followee.0)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(found.is_some())
+        let mut conn = self.pool.acquire().await?;
+        Ok(optional_i64(&mut conn, sql::IS_FOLLOWING, &[int(follower.0), int(followee.0)]).await?.is_some())
+    }
+
+    async fn follow(&self, follower: AccountId, followee: AccountId, request: bool) -> Result<FollowOutcome> {
+        let mut tx = self.pool.begin().await?;
+        let following = optional_i64(&mut tx, sql::IS_FOLLOWING, &[int(follower.0), int(followee.0)]).await?.is_some();
+        let outcome = if following || !request {
+            insert_follow(&mut tx, follower, followee).await?;
+            FollowOutcome::Following
+        } else {
+            let values = [int(next_id()), int(follower.0), int(followee.0), int(now_ms())];
+            if exec(&mut tx, sql::INSERT_FOLLOW_REQUEST, &values).await? > 0 {
+                let notification = NewNotification {
+                    account_id: followee,
+                    kind: "follow_request",
+                    from_account_id: follower,
+                    note_id: None,
+                };
+                notify(&mut tx, &notification).await?;
+            }
+            FollowOutcome::Requested
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn unfollow(&self, follower: AccountId, followee: AccountId) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        remove_follow(&mut tx, follower, followee).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn follow_requests(&self, account: AccountId, page: Page) -> Result<Vec<Listed<Account>>> {
+        let mut conn = self.pool.acquire().await?;
+        query_listed_accounts(&mut conn, &sql::follow_requests(account, page)).await
+    }
+
+    async fn answer_follow_request(&self, followee: AccountId, follower: AccountId, accept: bool) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        if exec(&mut tx, sql::DELETE_FOLLOW_REQUEST, &[int(follower.0), int(followee.0)]).await? == 0 {
+            return Ok(false);
+        }
+        unnotify(&mut tx, followee.0, "follow_request", follower, None).await?;
+        if accept {
+            insert_follow(&mut tx, follower, followee).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn list_follows(
+        &self,
+        account: AccountId,
+        direction: FollowDirection,
+        page: Page,
+    ) -> Result<Vec<Listed<Account>>> {
+        let mut conn = self.pool.acquire().await?;
+        query_listed_accounts(&mut conn, &sql::list_follows(account, direction, page)).await
+    }
+
+    async fn relationships(&self, viewer: AccountId, others: &[AccountId]) -> Result<Vec<Relationship>> {
+        let query = sql::relationships(viewer, others);
+        let rows = bound(&query.sql, &query.args.0).fetch_all(&self.pool).await?;
+        let found = rows
+            .iter()
+            .map(|row| -> sqlx::Result<Relationship> {
+                Ok(Relationship {
+                    account_id: AccountId(row.try_get(0)?),
+                    following: row.try_get(1)?,
+                    requested: row.try_get(2)?,
+                    followed_by: row.try_get(3)?,
+                    requested_by: row.try_get(4)?,
+                    blocking: row.try_get(5)?,
+                    blocked_by: row.try_get(6)?,
+                    muting: row.try_get(7)?,
+                    muting_notifications: row.try_get(8)?,
+                })
+            })
+            .collect::<sqlx::Result<Vec<_>>>()?;
+        Ok(in_order(others, found))
+    }
+
+    async fn block(&self, account: AccountId, target: AccountId) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        exec(&mut tx, sql::INSERT_BLOCK, &[int(next_id()), int(account.0), int(target.0), int(now_ms())]).await?;
+        remove_follow(&mut tx, account, target).await?;
+        remove_follow(&mut tx, target, account).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn unblock(&self, account: AccountId, target: AccountId) -> Result<()> {
+        exec(&mut *self.pool.acquire().await?, sql::DELETE_BLOCK, &[int(account.0), int(target.0)]).await?;
+        Ok(())
+    }
+
+    async fn mute(
+        &self,
+        account: AccountId,
+        target: AccountId,
+        notifications: bool,
+        expires_at: Option<i64>,
+    ) -> Result<()> {
+        let values = [
+            int(next_id()),
+            int(account.0),
+            int(target.0),
+            Arg::Bool(notifications),
+            opt_int(expires_at),
+            int(now_ms()),
+        ];
+        exec(&mut *self.pool.acquire().await?, sql::UPSERT_MUTE, &values).await?;
+        Ok(())
+    }
+
+    async fn unmute(&self, account: AccountId, target: AccountId) -> Result<()> {
+        exec(&mut *self.pool.acquire().await?, sql::DELETE_MUTE, &[int(account.0), int(target.0)]).await?;
+        Ok(())
+    }
+
+    async fn list_blocks(&self, account: AccountId, page: Page) -> Result<Vec<Listed<Account>>> {
+        let mut conn = self.pool.acquire().await?;
+        query_listed_accounts(&mut conn, &sql::list_blocks(account, page)).await
+    }
+
+    async fn list_mutes(&self, account: AccountId, page: Page) -> Result<Vec<Listed<Account>>> {
+        let mut conn = self.pool.acquire().await?;
+        query_listed_accounts(&mut conn, &sql::list_mutes(account, page)).await
+    }
+
+    async fn follow_tag(&self, account: AccountId, tag: &str) -> Result<()> {
+        exec(&mut *self.pool.acquire().await?, sql::FOLLOW_TAG, &[int(account.0), text(tag), int(now_ms())]).await?;
+        Ok(())
+    }
+
+    async fn unfollow_tag(&self, account: AccountId, tag: &str) -> Result<()> {
+        exec(&mut *self.pool.acquire().await?, sql::UNFOLLOW_TAG, &[int(account.0), text(tag)]).await?;
+        Ok(())
+    }
+
+    async fn followed_tags(&self, account: AccountId) -> Result<Vec<String>> {
+        let rows = bound(sql::FOLLOWED_TAGS, &[int(account.0)]).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(|row| row.try_get(0)).collect::<sqlx::Result<Vec<_>>>()?)
+    }
+
+    async fn create_filter(&self, new: NewFilter) -> Result<Filter> {
+        let mut tx = self.pool.begin().await?;
+        let id = next_id();
+        let values = [
+            int(id),
+            int(new.account_id.0),
+            text(&new.title),
+            text(&new.context.join(",")),
+            text(&new.action),
+            opt_int(new.expires_at),
+            int(now_ms()),
+        ];
+        exec(&mut tx, sql::INSERT_FILTER, &values).await?;
+        for (keyword, whole_word) in &new.keywords {
+            let values = [int(next_id()), int(id), text(keyword), Arg::Bool(*whole_word)];
+            exec(&mut tx, sql::INSERT_FILTER_KEYWORD, &values).await?;
+        }
+        let filter = filters(&mut tx, "WHERE id = $1", id).await?.pop().ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(filter)
+    }
+
+    async fn update_filter(&self, id: FilterId, update: FilterUpdate) -> Result<Filter> {
+        let mut tx = self.pool.begin().await?;
+        let values = [
+            int(id.0),
+            opt_text(update.title),
+            opt_text(update.context.map(|c| c.join(","))),
+            opt_text(update.action),
+            Arg::Bool(update.expires_at.is_some()),
+            opt_int(update.expires_at.flatten()),
+        ];
+        exec(&mut tx, sql::UPDATE_FILTER, &values).await?;
+        for keyword in &update.remove_keyword_ids {
+            exec(&mut tx, sql::DELETE_FILTER_KEYWORD, &[int(id.0), int(*keyword)]).await?;
+        }
+        for (keyword, whole_word) in &update.add_keywords {
+            let values = [int(next_id()), int(id.0), text(keyword), Arg::Bool(*whole_word)];
+            exec(&mut tx, sql::INSERT_FILTER_KEYWORD, &values).await?;
+        }
+        let filter = filters(&mut tx, "WHERE id = $1", id.0).await?.pop().ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(filter)
+    }
+
+    async fn delete_filter(&self, id: FilterId) -> Result<()> {
+        exec(&mut *self.pool.acquire().await?, sql::DELETE_FILTER, &[int(id.0)]).await?;
+        Ok(())
+    }
+
+    async fn filter_by_id(&self, id: FilterId) -> Result<Option<Filter>> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(filters(&mut conn, "WHERE id = $1", id.0).await?.pop())
+    }
+
+    async fn filters_of(&self, account: AccountId) -> Result<Vec<Filter>> {
+        let mut conn = self.pool.acquire().await?;
+        filters(&mut conn, "WHERE account_id = $1", account.0).await
+    }
+
+    async fn create_notifications(&self, new: Vec<NewNotification>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for notification in &new {
+            notify(&mut tx, notification).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_notifications(
+        &self,
+        account: AccountId,
+        filter: NotificationFilter,
+        page: Page,
+    ) -> Result<Vec<Notification>> {
+        let mut conn = self.pool.acquire().await?;
+        notification_rows(&mut conn, &sql::list_notifications(account, &filter, page)).await
+    }
+
+    async fn list_notification_groups(
+        &self,
+        account: AccountId,
+        filter: NotificationFilter,
+        page: Page,
+    ) -> Result<Vec<NotificationGroup>> {
+        let mut conn = self.pool.acquire().await?;
+        let query = sql::notification_groups(account, &filter, page);
+        let rows = bound(&query.sql, &query.args.0).fetch_all(&mut *conn).await?;
+        let mut rows = rows
+            .iter()
+            .map(|row| -> sqlx::Result<(NotificationGroup, Option<i64>)> {
+                Ok((
+                    NotificationGroup {
+                        group_key: row.try_get(0)?,
+                        kind: row.try_get(1)?,
+                        count: row.try_get(2)?,
+                        latest_id: row.try_get(3)?,
+                        oldest_id: row.try_get(4)?,
+                        latest_at: row.try_get(5)?,
+                        sample_accounts: Vec::new(),
+                        note: None,
+                    },
+                    row.try_get::<Option<i64>, _>(6)?,
+                ))
+            })
+            .collect::<sqlx::Result<Vec<_>>>()?;
+        if query.ascending {
+            rows.reverse();
+        }
+        let keys: Vec<String> = rows.iter().map(|(g, _)| g.group_key.clone()).collect();
+        let samples = if keys.is_empty() {
+            Vec::new()
+        } else {
+            let query = sql::notification_samples(account, &keys, NOTIFICATION_SAMPLES);
+            bound(&query.sql, &query.args.0)
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get::<String, _>(ACCOUNT_WIDTH)?, account_from_row(row, 0)?)))
+                .collect::<sqlx::Result<Vec<_>>>()?
+        };
+        let ids: Vec<NoteId> = rows.iter().filter_map(|(_, note)| note.map(NoteId)).collect();
+        let notes = if ids.is_empty() { Vec::new() } else { query_views(&mut conn, &sql::notes_by_ids(&ids)).await? };
+        Ok(assemble_groups(rows, samples, notes))
+    }
+
+    async fn count_notifications(&self, account: AccountId, after: i64, cap: u32) -> Result<i64> {
+        let query = sql::count_notifications(account, after, cap);
+        Ok(bound(&query.sql, &query.args.0).fetch_one(&self.pool).await?.try_get(0)?)
+    }
+
+    async fn notification_by_id(&self, account: AccountId, id: i64) -> Result<Option<Notification>> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(notification_rows(&mut conn, &sql::notification_by_id(account, id)).await?.pop())
+    }
+
+    async fn dismiss_notification(&self, account: AccountId, id: i64) -> Result<()> {
+        exec(&mut *self.pool.acquire().await?, sql::DISMISS_NOTIFICATION, &[int(account.0), int(id)]).await?;
+        Ok(())
+    }
+
+    async fn clear_notifications(&self, account: AccountId, group_key: Option<&str>) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        match group_key {
+            Some(key) => exec(&mut conn, sql::CLEAR_NOTIFICATION_GROUP, &[int(account.0), text(key)]).await?,
+            None => exec(&mut conn, sql::CLEAR_NOTIFICATIONS, &[int(account.0)]).await?,
+        };
+        Ok(())
+    }
+
+    async fn markers(&self, account: AccountId) -> Result<Vec<Marker>> {
+        let rows = bound(sql::MARKERS, &[int(account.0)]).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(marker_from_row).collect::<sqlx::Result<Vec<_>>>()?)
+    }
+
+    async fn set_marker(&self, account: AccountId, timeline: &str, last_read_id: i64) -> Result<Marker> {
+        let values = [int(account.0), text(timeline), int(last_read_id), int(now_ms())];
+        Ok(marker_from_row(&bound(sql::UPSERT_MARKER, &values).fetch_one(&self.pool).await?)?)
+    }
+
+    async fn enqueue_job(&self, kind: &str, payload: &str, run_at: i64) -> Result<i64> {
+        let id = next_id();
+        let values = [int(id), text(kind), text(payload), int(run_at), int(now_ms())];
+        exec(&mut *self.pool.acquire().await?, sql::ENQUEUE_JOB, &values).await?;
+        Ok(id)
+    }
+
+    async fn claim_jobs(&self, limit: u32, lease_ms: i64) -> Result<Vec<Job>> {
+        // SKIP LOCKED lets several server processes claim different jobs at once.
+        let rows = bound(
+            "UPDATE jobs SET locked_until = $1 + $2, attempts = attempts + 1 WHERE id IN \
+             (SELECT id FROM jobs WHERE failed_at IS NULL AND run_at <= $1 \
+              AND (locked_until IS NULL OR locked_until < $1) ORDER BY run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, kind, payload, attempts",
+            &[int(now_ms()), int(lease_ms), int(i64::from(limit))],
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut jobs = rows
+            .iter()
+            .map(|row| -> sqlx::Result<Job> {
+                Ok(Job {
+                    id: row.try_get(0)?,
+                    kind: row.try_get(1)?,
+                    payload: row.try_get(2)?,
+                    attempts: row.try_get(3)?,
+                })
+            })
+            .collect::<sqlx::Result<Vec<_>>>()?;
+        jobs.sort_by_key(|j| j.id);
+        Ok(jobs)
+    }
+
+    async fn complete_job(&self, id: i64) -> Result<()> {
+        exec(&mut *self.pool.acquire().await?, sql::COMPLETE_JOB, &[int(id)]).await?;
+        Ok(())
+    }
+
+    async fn fail_job(&self, id: i64, error: &str, retry_at: Option<i64>) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        match retry_at {
+            Some(at) => exec(&mut conn, sql::RETRY_JOB, &[int(id), int(at), text(error)]).await?,
+            None => exec(&mut conn, sql::BURY_JOB, &[int(id), int(now_ms()), text(error)]).await?,
+        };
+        Ok(())
+    }
+
+    async fn pending_jobs(&self) -> Result<i64> {
+        Ok(optional_i64(&mut *self.pool.acquire().await?, sql::PENDING_JOBS, &[]).await?.unwrap_or(0))
     }
 }

@@ -13,22 +13,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use tokio::sync::Mutex;
 
 use crate::model::*;
+use crate::sql::{
+    self, ACCOUNT_COLUMNS, ACCOUNT_WIDTH, Arg, Args, NOTE_COLUMNS, NOTE_WIDTH, NOTIFICATION_SAMPLES, Query,
+    assemble_groups, in_order,
+};
 use crate::{Result, Store, StoreError, next_id};
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_init.sql")];
-
-const ACCOUNT_COLUMNS: &str = "a.id, a.username, a.display_name, a.bio, a.languages, a.ui_language, \
-     a.locked, a.is_admin, a.suspended, a.notes_count, a.followers_count, a.following_count, \
-     a.last_note_at, a.created_at, a.updated_at";
-const ACCOUNT_WIDTH: usize = 15;
-
-const NOTE_COLUMNS: &str = "n.id, n.account_id, n.title, n.body, n.content_html, n.language, \
-     n.visibility, n.spoiler_text, n.sensitive, n.in_reply_to_id, n.created_at, n.edited_at";
-const NOTE_WIDTH: usize = 12;
+const MIGRATIONS: &[&str] =
+    &[include_str!("../migrations/sqlite/0001_init.sql"), include_str!("../migrations/sqlite/0002_social.sql")];
 
 const APP_COLUMNS: &str =
     "p.id, p.client_id, p.secret_hash, p.name, p.website, p.redirect_uris, p.scopes, p.created_at";
@@ -50,7 +47,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
          PRAGMA busy_timeout = 5000;
          PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -16000;",
-    )
+    )?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(())
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
@@ -160,6 +159,13 @@ fn note_from_row(row: &Row<'_>) -> rusqlite::Result<Note> {
         in_reply_to_id: row.get::<_, Option<i64>>(9)?.map(NoteId),
         created_at: row.get(10)?,
         edited_at: row.get(11)?,
+        root_id: row.get::<_, Option<i64>>(12)?.map(NoteId),
+        parent_comment_id: row.get::<_, Option<i64>>(13)?.map(NoteId),
+        replies_count: row.get(14)?,
+        favourites_count: row.get(15)?,
+        collects_count: row.get(16)?,
+        views_count: row.get(17)?,
+        pinned_comment_id: row.get::<_, Option<i64>>(18)?.map(NoteId),
         tags: Vec::new(),
         mentions: Vec::new(),
     })
@@ -285,6 +291,222 @@ fn unique_violation(error: &rusqlite::Error) -> Option<&str> {
         }
         _ => None,
     }
+}
+
+/// A cached statement for SQL written with `$N` placeholders.
+fn prepare<'c>(conn: &'c Connection, sql: &str) -> Result<rusqlite::CachedStatement<'c>> {
+    Ok(conn.prepare_cached(&sql::sqlite_placeholders(sql))?)
+}
+
+fn values(args: &Args) -> Vec<Value> {
+    args.0
+        .iter()
+        .map(|arg| match arg {
+            Arg::Int(v) => v.map_or(Value::Null, Value::Integer),
+            Arg::Text(v) => v.clone().map_or(Value::Null, Value::Text),
+            Arg::Bool(v) => Value::Integer(i64::from(*v)),
+            Arg::MaybeBool(v) => v.map_or(Value::Null, |v| Value::Integer(i64::from(v))),
+        })
+        .collect()
+}
+
+/// Runs a statement, returning the number of rows changed.
+fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+    Ok(prepare(conn, sql)?.execute(params)?)
+}
+
+fn optional_i64(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Option<i64>> {
+    Ok(prepare(conn, sql)?.query_row(params, |row| row.get::<_, Option<i64>>(0)).optional()?.flatten())
+}
+
+fn query_views(conn: &Connection, query: &Query) -> Result<Vec<NoteView>> {
+    Ok(query_listed_views(conn, query, false)?.into_iter().map(|l| l.item).collect())
+}
+
+/// Notes with authors; with `cursor`, the column after them is the list's row id.
+fn query_listed_views(conn: &Connection, query: &Query, cursor: bool) -> Result<Vec<Listed<NoteView>>> {
+    let mut statement = prepare(conn, &query.sql)?;
+    let mut listed = statement
+        .query_map(params_from_iter(values(&query.args)), |row| {
+            let view = NoteView { note: note_from_row(row)?, author: account_from_row(row, NOTE_WIDTH)? };
+            let cursor = if cursor { row.get(NOTE_WIDTH + ACCOUNT_WIDTH)? } else { view.note.id.0 };
+            Ok(Listed { cursor, item: view })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if query.ascending {
+        listed.reverse();
+    }
+    let mut views: Vec<NoteView> = listed.iter().map(|l| l.item.clone()).collect();
+    attach_tags_and_mentions(conn, &mut views)?;
+    for (entry, view) in listed.iter_mut().zip(views) {
+        entry.item = view;
+    }
+    Ok(listed)
+}
+
+fn query_listed_accounts(conn: &Connection, query: &Query) -> Result<Vec<Listed<Account>>> {
+    let mut statement = prepare(conn, &query.sql)?;
+    let mut listed = statement
+        .query_map(params_from_iter(values(&query.args)), |row| {
+            Ok(Listed { item: account_from_row(row, 0)?, cursor: row.get(ACCOUNT_WIDTH)? })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if query.ascending {
+        listed.reverse();
+    }
+    Ok(listed)
+}
+
+fn notify(conn: &Connection, new: &NewNotification) -> Result<()> {
+    if new.account_id == new.from_account_id {
+        return Ok(());
+    }
+    let id = next_id();
+    let now = now_ms();
+    let group = notification_group_key(new.kind, new.note_id, id, now);
+    exec(
+        conn,
+        sql::INSERT_NOTIFICATION,
+        params![id, new.account_id.0, new.kind, new.from_account_id.0, new.note_id.map(|n| n.0), group, now],
+    )?;
+    Ok(())
+}
+
+fn unnotify(conn: &Connection, recipient: i64, kind: &str, from: AccountId, note: Option<NoteId>) -> Result<()> {
+    exec(conn, sql::DELETE_NOTIFICATION_OF, params![recipient, kind, from.0, note.map_or(0, |n| n.0)])?;
+    Ok(())
+}
+
+fn note_author(conn: &Connection, note: NoteId) -> Result<i64> {
+    optional_i64(conn, sql::NOTE_AUTHOR, [note.0])?.ok_or(StoreError::NotFound)
+}
+
+/// Makes `follower` follow `followee` for real; `false` when it already did.
+fn insert_follow(conn: &Connection, follower: AccountId, followee: AccountId) -> Result<bool> {
+    exec(conn, sql::DELETE_FOLLOW_REQUEST, params![follower.0, followee.0])?;
+    if exec(conn, sql::INSERT_FOLLOW, params![next_id(), follower.0, followee.0, now_ms()])? == 0 {
+        return Ok(false);
+    }
+    exec(conn, sql::BUMP_FOLLOWING, params![follower.0, 1])?;
+    exec(conn, sql::BUMP_FOLLOWERS, params![followee.0, 1])?;
+    exec(conn, sql::BACKFILL_HOME, params![follower.0, followee.0])?;
+    notify(conn, &NewNotification { account_id: followee, kind: "follow", from_account_id: follower, note_id: None })?;
+    Ok(true)
+}
+
+/// Ends a follow or a pending request of `follower` towards `followee`.
+fn remove_follow(conn: &Connection, follower: AccountId, followee: AccountId) -> Result<()> {
+    exec(conn, sql::DELETE_FOLLOW_REQUEST, params![follower.0, followee.0])?;
+    unnotify(conn, followee.0, "follow_request", follower, None)?;
+    if exec(conn, sql::DELETE_FOLLOW, params![follower.0, followee.0])? > 0 {
+        exec(conn, sql::BUMP_FOLLOWING, params![follower.0, -1])?;
+        exec(conn, sql::BUMP_FOLLOWERS, params![followee.0, -1])?;
+        exec(conn, sql::CLEAR_HOME_OF_AUTHOR, params![follower.0, followee.0])?;
+    }
+    Ok(())
+}
+
+fn default_board(conn: &Connection, account: AccountId) -> Result<i64> {
+    if let Some(id) = optional_i64(conn, sql::DEFAULT_BOARD, [account.0])? {
+        return Ok(id);
+    }
+    let id = next_id();
+    exec(conn, sql::INSERT_BOARD, params![id, account.0, DEFAULT_BOARD_NAME, "", false, true, now_ms()])?;
+    Ok(id)
+}
+
+fn board_from_row(row: &Row<'_>) -> rusqlite::Result<Board> {
+    Ok(Board {
+        id: BoardId(row.get(0)?),
+        account_id: AccountId(row.get(1)?),
+        name: row.get(2)?,
+        description: row.get(3)?,
+        public: row.get(4)?,
+        is_default: row.get(5)?,
+        notes_count: row.get(6)?,
+        created_at: row.get(7)?,
+        updated_at: row.get(8)?,
+    })
+}
+
+fn boards(conn: &Connection, clause: &str, id: i64) -> Result<Vec<Board>> {
+    let sql = format!("SELECT {} FROM boards b {clause}", sql::BOARD_COLUMNS);
+    let mut statement = prepare(conn, &sql)?;
+    let rows = statement.query_map([id], board_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+fn filters(conn: &Connection, clause: &str, id: i64) -> Result<Vec<Filter>> {
+    let sql = format!("{} {clause} ORDER BY id", sql::FILTER_COLUMNS);
+    let mut found = prepare(conn, &sql)?
+        .query_map([id], |row| {
+            Ok(Filter {
+                id: FilterId(row.get(0)?),
+                account_id: AccountId(row.get(1)?),
+                title: row.get(2)?,
+                context: split_list(row.get(3)?),
+                action: row.get(4)?,
+                expires_at: row.get(5)?,
+                keywords: Vec::new(),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if found.is_empty() {
+        return Ok(found);
+    }
+    let mut args = Args::default();
+    let list = args.ints(found.iter().map(|f| f.id.0));
+    let sql = format!("{}({list}) ORDER BY id", sql::FILTER_KEYWORDS);
+    let keywords = prepare(conn, &sql)?
+        .query_map(params_from_iter(values(&args)), |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                FilterKeyword { id: row.get(1)?, keyword: row.get(2)?, whole_word: row.get(3)? },
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (filter_id, keyword) in keywords {
+        if let Some(filter) = found.iter_mut().find(|f| f.id.0 == filter_id) {
+            filter.keywords.push(keyword);
+        }
+    }
+    Ok(found)
+}
+
+fn notification_rows(conn: &Connection, query: &Query) -> Result<Vec<Notification>> {
+    let mut statement = prepare(conn, &query.sql)?;
+    let mut rows = statement
+        .query_map(params_from_iter(values(&query.args)), |row| {
+            let at = ACCOUNT_WIDTH;
+            Ok((
+                Notification {
+                    from: account_from_row(row, 0)?,
+                    id: row.get(at)?,
+                    kind: row.get(at + 1)?,
+                    note: None,
+                    group_key: row.get(at + 3)?,
+                    created_at: row.get(at + 4)?,
+                },
+                row.get::<_, Option<i64>>(at + 2)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if query.ascending {
+        rows.reverse();
+    }
+    let ids: Vec<NoteId> = rows.iter().filter_map(|(_, note)| note.map(NoteId)).collect();
+    let notes = if ids.is_empty() { Vec::new() } else { query_views(conn, &sql::notes_by_ids(&ids))? };
+    Ok(rows
+        .into_iter()
+        .filter_map(|(mut notification, note)| match note {
+            // A notification about a note that is gone is dropped with it.
+            Some(id) => {
+                notification.note = Some(notes.iter().find(|v| v.note.id.0 == id)?.clone());
+                Some(notification)
+            }
+            None => Some(notification),
+        })
+        .collect())
 }
 
 #[async_trait]
@@ -615,9 +837,24 @@ impl Store for SqliteStore {
                 }
             }
             let id = NoteId(next_id());
+            // A comment belongs to its note; a reply to a reply stays under the top-level comment.
+            let (root, parent_comment) = match new.in_reply_to_id {
+                Some(parent) => {
+                    let (root, parent_of_parent) = prepare(&tx, sql::COMMENT_PARENT)?
+                        .query_row([parent.0], |row| Ok((row.get::<_, Option<i64>>(0)?, row.get::<_, Option<i64>>(1)?)))
+                        .optional()?
+                        .ok_or(StoreError::NotFound)?;
+                    match root {
+                        None => (Some(parent.0), None),
+                        Some(root) => (Some(root), Some(parent_of_parent.unwrap_or(parent.0))),
+                    }
+                }
+                None => (None, None),
+            };
             tx.prepare_cached(
                 "INSERT INTO notes (id, account_id, title, body, content_html, language, visibility, spoiler_text, \
-                 sensitive, in_reply_to_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 sensitive, in_reply_to_id, created_at, root_id, parent_comment_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?
             .execute(params![
                 id.0,
@@ -630,8 +867,21 @@ impl Store for SqliteStore {
                 new.spoiler_text,
                 new.sensitive,
                 new.in_reply_to_id.map(|n| n.0),
-                now
+                now,
+                root,
+                parent_comment
             ])?;
+            for counted in [root, parent_comment].into_iter().flatten() {
+                exec(&tx, sql::BUMP_REPLIES, params![counted, 1])?;
+            }
+            if root.is_none() && new.visibility != Visibility::Direct {
+                exec(&tx, sql::HOME_FEED_OWN, params![new.account_id.0, id.0])?;
+            }
+            exec(
+                &tx,
+                sql::ENQUEUE_JOB,
+                params![next_id(), sql::JOB_NOTE_CREATED, format!("{{\"note_id\":{}}}", id.0), now, now],
+            )?;
             write_tags_and_mentions(&tx, id, &new.tags, &new.mention_ids)?;
             insert_revision(
                 &tx,
@@ -713,6 +963,20 @@ impl Store for SqliteStore {
     async fn delete_note(&self, id: NoteId) -> Result<()> {
         self.write(move |conn| {
             let tx = conn.transaction()?;
+            let (root, parent_comment) = prepare(&tx, sql::COMMENT_PARENT)?
+                .query_row([id.0], |row| Ok((row.get::<_, Option<i64>>(0)?, row.get::<_, Option<i64>>(1)?)))
+                .optional()?
+                .ok_or(StoreError::NotFound)?;
+            // Comments go with their note (and replies with their comment): keep the counters true.
+            let replies_under = optional_i64(&tx, sql::COUNT_REPLIES_UNDER, [id.0])?.unwrap_or(0);
+            if let Some(root) = root {
+                exec(&tx, sql::BUMP_REPLIES, params![root, -1 - replies_under])?;
+            }
+            if let Some(parent) = parent_comment {
+                exec(&tx, sql::BUMP_REPLIES, params![parent, -1])?;
+            }
+            exec(&tx, sql::UNCOUNT_CASCADED, [id.0])?;
+            exec(&tx, sql::UNPIN_DELETED, [id.0])?;
             let author: i64 = tx
                 .prepare_cached("DELETE FROM notes WHERE id = ?1 RETURNING account_id")?
                 .query_row([id.0], |row| row.get(0))
@@ -784,14 +1048,723 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn is_following(&self, follower: AccountId, followee: AccountId) -> Result<bool> {
-        self.read(move |conn| {
-            Ok(conn
-                .prepare_cached("SELECT 1 FROM follows WHERE follower_id = ?1 AND followee_id = ?2")?
-                .query_row(params![follower.0, followee.0], |_| Ok(()))
-                .optional()?
-                .is_some())
+    async fn list_comments(
+        &self,
+        note: NoteId,
+        sort: CommentSort,
+        after: Option<CommentCursor>,
+        filter: FeedFilter,
+        limit: u32,
+    ) -> Result<Vec<NoteView>> {
+        let query = sql::list_comments(note, sort, after, filter, limit);
+        self.read(move |conn| query_views(conn, &query)).await
+    }
+
+    async fn first_replies(&self, comments: &[NoteId], per_comment: u32, filter: FeedFilter) -> Result<Vec<NoteView>> {
+        if comments.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = sql::first_replies(comments, per_comment, filter);
+        self.read(move |conn| query_views(conn, &query)).await
+    }
+
+    async fn list_replies(
+        &self,
+        comment: NoteId,
+        after: Option<NoteId>,
+        filter: FeedFilter,
+        limit: u32,
+    ) -> Result<Vec<NoteView>> {
+        let query = sql::list_replies(comment, after, filter, limit);
+        self.read(move |conn| query_views(conn, &query)).await
+    }
+
+    async fn thread(&self, note: NoteId, filter: FeedFilter, limit: u32) -> Result<Vec<NoteView>> {
+        let query = sql::thread(note, filter, limit);
+        self.read(move |conn| query_views(conn, &query)).await
+    }
+
+    async fn pin_comment(&self, note: NoteId, comment: Option<NoteId>) -> Result<()> {
+        self.write(move |conn| {
+            if exec(conn, sql::PIN_COMMENT, params![note.0, comment.map(|c| c.0)])? == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
         })
         .await
     }
+
+    async fn home_feed(&self, account: AccountId, page: Page) -> Result<Vec<NoteView>> {
+        let query = sql::home_feed(account, page);
+        self.read(move |conn| query_views(conn, &query)).await
+    }
+
+    async fn public_feed(&self, filter: FeedFilter, page: Page) -> Result<Vec<NoteView>> {
+        let query = sql::public_feed(filter, page);
+        self.read(move |conn| query_views(conn, &query)).await
+    }
+
+    async fn tag_feed(&self, tag: &str, filter: FeedFilter, page: Page) -> Result<Vec<NoteView>> {
+        let query = sql::tag_feed(tag, filter, page);
+        self.read(move |conn| query_views(conn, &query)).await
+    }
+
+    async fn discover_candidates(&self, since: i64, limit: u32) -> Result<Vec<NoteView>> {
+        let query = sql::discover_candidates(since, limit);
+        self.read(move |conn| query_views(conn, &query)).await
+    }
+
+    async fn trending_tags(&self, since: i64, limit: u32) -> Result<Vec<TagTrend>> {
+        let query = sql::tag_usage(since);
+        let rows = self
+            .read(move |conn| {
+                let mut statement = prepare(conn, &query.sql)?;
+                let rows = statement
+                    .query_map(params_from_iter(values(&query.args)), |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(rows)
+            })
+            .await?;
+        Ok(sql::rank_tag_usage(rows, limit))
+    }
+
+    async fn fan_out(&self, note: NoteId, after: Option<AccountId>, limit: u32) -> Result<Option<AccountId>> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let author = note_author(&tx, note)?;
+            let after = after.map_or(i64::MIN, |a| a.0);
+            let batch: Vec<i64> = prepare(&tx, sql::FAN_OUT_BATCH)?
+                .query_map(params![author, after, i64::from(limit)], |row| row.get(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let Some(&last) = batch.last() else { return Ok(None) };
+            exec(&tx, sql::FAN_OUT_INSERT, params![note.0, author, after, last])?;
+            tx.commit()?;
+            Ok((batch.len() as u32 >= limit).then_some(AccountId(last)))
+        })
+        .await
+    }
+
+    async fn add_note_views(&self, views: &[(NoteId, i64)]) -> Result<()> {
+        let views = views.to_vec();
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            for (note, count) in views {
+                exec(&tx, sql::ADD_VIEWS, params![note.0, count])?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn favourite(&self, account: AccountId, note: NoteId) -> Result<bool> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let author = note_author(&tx, note)?;
+            if exec(&tx, sql::INSERT_FAVOURITE, params![next_id(), account.0, note.0, now_ms()])? == 0 {
+                return Ok(false);
+            }
+            exec(&tx, sql::BUMP_FAVOURITES, params![note.0, 1])?;
+            notify(
+                &tx,
+                &NewNotification {
+                    account_id: AccountId(author),
+                    kind: "favourite",
+                    from_account_id: account,
+                    note_id: Some(note),
+                },
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn unfavourite(&self, account: AccountId, note: NoteId) -> Result<bool> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let author = note_author(&tx, note)?;
+            if exec(&tx, sql::DELETE_FAVOURITE, params![account.0, note.0])? == 0 {
+                return Ok(false);
+            }
+            exec(&tx, sql::BUMP_FAVOURITES, params![note.0, -1])?;
+            unnotify(&tx, author, "favourite", account, Some(note))?;
+            tx.commit()?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn favourited_by(&self, note: NoteId, page: Page) -> Result<Vec<Listed<Account>>> {
+        let query = sql::favourited_by(note, page);
+        self.read(move |conn| query_listed_accounts(conn, &query)).await
+    }
+
+    async fn list_favourites(&self, account: AccountId, page: Page) -> Result<Vec<Listed<NoteView>>> {
+        let query = sql::list_favourites(account, page);
+        self.read(move |conn| query_listed_views(conn, &query, true)).await
+    }
+
+    async fn collect(&self, account: AccountId, note: NoteId, board: Option<BoardId>) -> Result<bool> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let author = note_author(&tx, note)?;
+            let board = match board {
+                Some(board) => {
+                    if optional_i64(&tx, sql::BOARD_OWNER, [board.0])? != Some(account.0) {
+                        return Err(StoreError::NotFound);
+                    }
+                    board.0
+                }
+                None => default_board(&tx, account)?,
+            };
+            let changed = match optional_i64(&tx, sql::COLLECTED_IN, params![account.0, note.0])? {
+                Some(current) if current == board => false,
+                Some(_) => {
+                    exec(&tx, sql::MOVE_COLLECT, params![account.0, note.0, board])?;
+                    true
+                }
+                None => {
+                    exec(&tx, sql::INSERT_COLLECT, params![next_id(), account.0, note.0, board, now_ms()])?;
+                    exec(&tx, sql::BUMP_COLLECTS, params![note.0, 1])?;
+                    notify(
+                        &tx,
+                        &NewNotification {
+                            account_id: AccountId(author),
+                            kind: "collect",
+                            from_account_id: account,
+                            note_id: Some(note),
+                        },
+                    )?;
+                    true
+                }
+            };
+            tx.commit()?;
+            Ok(changed)
+        })
+        .await
+    }
+
+    async fn uncollect(&self, account: AccountId, note: NoteId) -> Result<bool> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let author = note_author(&tx, note)?;
+            if exec(&tx, sql::DELETE_COLLECT, params![account.0, note.0])? == 0 {
+                return Ok(false);
+            }
+            exec(&tx, sql::BUMP_COLLECTS, params![note.0, -1])?;
+            unnotify(&tx, author, "collect", account, Some(note))?;
+            tx.commit()?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn list_collects(
+        &self,
+        account: AccountId,
+        board: Option<BoardId>,
+        page: Page,
+    ) -> Result<Vec<Listed<NoteView>>> {
+        let query = sql::list_collects(account, board, page);
+        self.read(move |conn| query_listed_views(conn, &query, true)).await
+    }
+
+    async fn note_interactions(&self, account: AccountId, notes: &[NoteId]) -> Result<Vec<NoteInteraction>> {
+        if notes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = Args::default();
+        args.int(account.0);
+        let list = args.ints(notes.iter().map(|n| n.0));
+        let sql = format!("{}({list})", sql::INTERACTIONS);
+        self.read(move |conn| {
+            let mut statement = prepare(conn, &sql)?;
+            let rows = statement.query_map(params_from_iter(values(&args)), |row| {
+                Ok(NoteInteraction {
+                    note_id: NoteId(row.get(0)?),
+                    favourited: row.get(1)?,
+                    board_id: row.get::<_, Option<i64>>(2)?.map(BoardId),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn create_board(&self, new: NewBoard) -> Result<Board> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            // Making the default board first keeps it first in the list.
+            default_board(&tx, new.account_id)?;
+            let id = next_id();
+            exec(
+                &tx,
+                sql::INSERT_BOARD,
+                params![id, new.account_id.0, new.name, new.description, new.public, false, now_ms()],
+            )?;
+            let board = boards(&tx, sql::BOARD_BY_ID, id)?.pop().ok_or(StoreError::NotFound)?;
+            tx.commit()?;
+            Ok(board)
+        })
+        .await
+    }
+
+    async fn update_board(&self, id: BoardId, update: BoardUpdate) -> Result<Board> {
+        self.write(move |conn| {
+            exec(conn, sql::UPDATE_BOARD, params![id.0, update.name, update.description, update.public, now_ms()])?;
+            boards(conn, sql::BOARD_BY_ID, id.0)?.pop().ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn delete_board(&self, id: BoardId) -> Result<()> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let (owner, is_default) = prepare(&tx, sql::BOARD_IS_DEFAULT)?
+                .query_row([id.0], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, bool>(1)?)))
+                .optional()?
+                .ok_or(StoreError::NotFound)?;
+            if is_default {
+                return Err(StoreError::Conflict("default_board"));
+            }
+            let fallback = default_board(&tx, AccountId(owner))?;
+            exec(&tx, sql::MOVE_BOARD_COLLECTS, params![id.0, fallback])?;
+            exec(&tx, sql::DELETE_BOARD, [id.0])?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn board_by_id(&self, id: BoardId) -> Result<Option<Board>> {
+        self.read(move |conn| Ok(boards(conn, sql::BOARD_BY_ID, id.0)?.pop())).await
+    }
+
+    async fn boards_of(&self, account: AccountId) -> Result<Vec<Board>> {
+        self.read(move |conn| boards(conn, sql::BOARDS_OF, account.0)).await
+    }
+
+    async fn is_following(&self, follower: AccountId, followee: AccountId) -> Result<bool> {
+        self.read(move |conn| Ok(optional_i64(conn, sql::IS_FOLLOWING, params![follower.0, followee.0])?.is_some()))
+            .await
+    }
+
+    async fn follow(&self, follower: AccountId, followee: AccountId, request: bool) -> Result<FollowOutcome> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let following = optional_i64(&tx, sql::IS_FOLLOWING, params![follower.0, followee.0])?.is_some();
+            let outcome = if following || !request {
+                insert_follow(&tx, follower, followee)?;
+                FollowOutcome::Following
+            } else {
+                if exec(&tx, sql::INSERT_FOLLOW_REQUEST, params![next_id(), follower.0, followee.0, now_ms()])? > 0 {
+                    notify(
+                        &tx,
+                        &NewNotification {
+                            account_id: followee,
+                            kind: "follow_request",
+                            from_account_id: follower,
+                            note_id: None,
+                        },
+                    )?;
+                }
+                FollowOutcome::Requested
+            };
+            tx.commit()?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn unfollow(&self, follower: AccountId, followee: AccountId) -> Result<()> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            remove_follow(&tx, follower, followee)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn follow_requests(&self, account: AccountId, page: Page) -> Result<Vec<Listed<Account>>> {
+        let query = sql::follow_requests(account, page);
+        self.read(move |conn| query_listed_accounts(conn, &query)).await
+    }
+
+    async fn answer_follow_request(&self, followee: AccountId, follower: AccountId, accept: bool) -> Result<bool> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            if exec(&tx, sql::DELETE_FOLLOW_REQUEST, params![follower.0, followee.0])? == 0 {
+                return Ok(false);
+            }
+            unnotify(&tx, followee.0, "follow_request", follower, None)?;
+            if accept {
+                insert_follow(&tx, follower, followee)?;
+            }
+            tx.commit()?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn list_follows(
+        &self,
+        account: AccountId,
+        direction: FollowDirection,
+        page: Page,
+    ) -> Result<Vec<Listed<Account>>> {
+        let query = sql::list_follows(account, direction, page);
+        self.read(move |conn| query_listed_accounts(conn, &query)).await
+    }
+
+    async fn relationships(&self, viewer: AccountId, others: &[AccountId]) -> Result<Vec<Relationship>> {
+        let others = others.to_vec();
+        let query = sql::relationships(viewer, &others);
+        let found = self
+            .read(move |conn| {
+                let mut statement = prepare(conn, &query.sql)?;
+                let rows = statement.query_map(params_from_iter(values(&query.args)), |row| {
+                    Ok(Relationship {
+                        account_id: AccountId(row.get(0)?),
+                        following: row.get(1)?,
+                        requested: row.get(2)?,
+                        followed_by: row.get(3)?,
+                        requested_by: row.get(4)?,
+                        blocking: row.get(5)?,
+                        blocked_by: row.get(6)?,
+                        muting: row.get(7)?,
+                        muting_notifications: row.get(8)?,
+                    })
+                })?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .await?;
+        Ok(in_order(&others, found))
+    }
+
+    async fn block(&self, account: AccountId, target: AccountId) -> Result<()> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            exec(&tx, sql::INSERT_BLOCK, params![next_id(), account.0, target.0, now_ms()])?;
+            remove_follow(&tx, account, target)?;
+            remove_follow(&tx, target, account)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn unblock(&self, account: AccountId, target: AccountId) -> Result<()> {
+        self.write(move |conn| {
+            exec(conn, sql::DELETE_BLOCK, params![account.0, target.0])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn mute(
+        &self,
+        account: AccountId,
+        target: AccountId,
+        notifications: bool,
+        expires_at: Option<i64>,
+    ) -> Result<()> {
+        self.write(move |conn| {
+            exec(conn, sql::UPSERT_MUTE, params![next_id(), account.0, target.0, notifications, expires_at, now_ms()])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn unmute(&self, account: AccountId, target: AccountId) -> Result<()> {
+        self.write(move |conn| {
+            exec(conn, sql::DELETE_MUTE, params![account.0, target.0])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_blocks(&self, account: AccountId, page: Page) -> Result<Vec<Listed<Account>>> {
+        let query = sql::list_blocks(account, page);
+        self.read(move |conn| query_listed_accounts(conn, &query)).await
+    }
+
+    async fn list_mutes(&self, account: AccountId, page: Page) -> Result<Vec<Listed<Account>>> {
+        let query = sql::list_mutes(account, page);
+        self.read(move |conn| query_listed_accounts(conn, &query)).await
+    }
+
+    async fn follow_tag(&self, account: AccountId, tag: &str) -> Result<()> {
+        let tag = tag.to_owned();
+        self.write(move |conn| {
+            exec(conn, sql::FOLLOW_TAG, params![account.0, tag, now_ms()])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn unfollow_tag(&self, account: AccountId, tag: &str) -> Result<()> {
+        let tag = tag.to_owned();
+        self.write(move |conn| {
+            exec(conn, sql::UNFOLLOW_TAG, params![account.0, tag])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn followed_tags(&self, account: AccountId) -> Result<Vec<String>> {
+        self.read(move |conn| {
+            let mut statement = prepare(conn, sql::FOLLOWED_TAGS)?;
+            let rows = statement.query_map([account.0], |row| row.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn create_filter(&self, new: NewFilter) -> Result<Filter> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let id = next_id();
+            exec(
+                &tx,
+                sql::INSERT_FILTER,
+                params![id, new.account_id.0, new.title, new.context.join(","), new.action, new.expires_at, now_ms()],
+            )?;
+            for (keyword, whole_word) in &new.keywords {
+                exec(&tx, sql::INSERT_FILTER_KEYWORD, params![next_id(), id, keyword, whole_word])?;
+            }
+            let filter = filters(&tx, "WHERE id = $1", id)?.pop().ok_or(StoreError::NotFound)?;
+            tx.commit()?;
+            Ok(filter)
+        })
+        .await
+    }
+
+    async fn update_filter(&self, id: FilterId, update: FilterUpdate) -> Result<Filter> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            exec(
+                &tx,
+                sql::UPDATE_FILTER,
+                params![
+                    id.0,
+                    update.title,
+                    update.context.map(|c| c.join(",")),
+                    update.action,
+                    update.expires_at.is_some(),
+                    update.expires_at.flatten()
+                ],
+            )?;
+            for keyword in &update.remove_keyword_ids {
+                exec(&tx, sql::DELETE_FILTER_KEYWORD, params![id.0, keyword])?;
+            }
+            for (keyword, whole_word) in &update.add_keywords {
+                exec(&tx, sql::INSERT_FILTER_KEYWORD, params![next_id(), id.0, keyword, whole_word])?;
+            }
+            let filter = filters(&tx, "WHERE id = $1", id.0)?.pop().ok_or(StoreError::NotFound)?;
+            tx.commit()?;
+            Ok(filter)
+        })
+        .await
+    }
+
+    async fn delete_filter(&self, id: FilterId) -> Result<()> {
+        self.write(move |conn| {
+            exec(conn, sql::DELETE_FILTER, [id.0])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn filter_by_id(&self, id: FilterId) -> Result<Option<Filter>> {
+        self.read(move |conn| Ok(filters(conn, "WHERE id = $1", id.0)?.pop())).await
+    }
+
+    async fn filters_of(&self, account: AccountId) -> Result<Vec<Filter>> {
+        self.read(move |conn| filters(conn, "WHERE account_id = $1", account.0)).await
+    }
+
+    async fn create_notifications(&self, new: Vec<NewNotification>) -> Result<()> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            for notification in &new {
+                notify(&tx, notification)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_notifications(
+        &self,
+        account: AccountId,
+        filter: NotificationFilter,
+        page: Page,
+    ) -> Result<Vec<Notification>> {
+        let query = sql::list_notifications(account, &filter, page);
+        self.read(move |conn| notification_rows(conn, &query)).await
+    }
+
+    async fn list_notification_groups(
+        &self,
+        account: AccountId,
+        filter: NotificationFilter,
+        page: Page,
+    ) -> Result<Vec<NotificationGroup>> {
+        let query = sql::notification_groups(account, &filter, page);
+        self.read(move |conn| {
+            let mut statement = prepare(conn, &query.sql)?;
+            let mut rows = statement
+                .query_map(params_from_iter(values(&query.args)), |row| {
+                    Ok((
+                        NotificationGroup {
+                            group_key: row.get(0)?,
+                            kind: row.get(1)?,
+                            count: row.get(2)?,
+                            latest_id: row.get(3)?,
+                            oldest_id: row.get(4)?,
+                            latest_at: row.get(5)?,
+                            sample_accounts: Vec::new(),
+                            note: None,
+                        },
+                        row.get::<_, Option<i64>>(6)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            if query.ascending {
+                rows.reverse();
+            }
+            let keys: Vec<String> = rows.iter().map(|(g, _)| g.group_key.clone()).collect();
+            let samples = if keys.is_empty() {
+                Vec::new()
+            } else {
+                let query = sql::notification_samples(account, &keys, NOTIFICATION_SAMPLES);
+                let mut statement = prepare(conn, &query.sql)?;
+                statement
+                    .query_map(params_from_iter(values(&query.args)), |row| {
+                        Ok((row.get::<_, String>(ACCOUNT_WIDTH)?, account_from_row(row, 0)?))
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            let ids: Vec<NoteId> = rows.iter().filter_map(|(_, note)| note.map(NoteId)).collect();
+            let notes = if ids.is_empty() { Vec::new() } else { query_views(conn, &sql::notes_by_ids(&ids))? };
+            Ok(assemble_groups(rows, samples, notes))
+        })
+        .await
+    }
+
+    async fn count_notifications(&self, account: AccountId, after: i64, cap: u32) -> Result<i64> {
+        let query = sql::count_notifications(account, after, cap);
+        self.read(move |conn| {
+            Ok(prepare(conn, &query.sql)?.query_row(params_from_iter(values(&query.args)), |row| row.get(0))?)
+        })
+        .await
+    }
+
+    async fn notification_by_id(&self, account: AccountId, id: i64) -> Result<Option<Notification>> {
+        let query = sql::notification_by_id(account, id);
+        self.read(move |conn| Ok(notification_rows(conn, &query)?.pop())).await
+    }
+
+    async fn dismiss_notification(&self, account: AccountId, id: i64) -> Result<()> {
+        self.write(move |conn| {
+            exec(conn, sql::DISMISS_NOTIFICATION, params![account.0, id])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn clear_notifications(&self, account: AccountId, group_key: Option<&str>) -> Result<()> {
+        let group_key = group_key.map(str::to_owned);
+        self.write(move |conn| {
+            match group_key {
+                Some(key) => exec(conn, sql::CLEAR_NOTIFICATION_GROUP, params![account.0, key])?,
+                None => exec(conn, sql::CLEAR_NOTIFICATIONS, [account.0])?,
+            };
+            Ok(())
+        })
+        .await
+    }
+
+    async fn markers(&self, account: AccountId) -> Result<Vec<Marker>> {
+        self.read(move |conn| {
+            let mut statement = prepare(conn, sql::MARKERS)?;
+            let rows = statement.query_map([account.0], marker_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn set_marker(&self, account: AccountId, timeline: &str, last_read_id: i64) -> Result<Marker> {
+        let timeline = timeline.to_owned();
+        self.write(move |conn| {
+            Ok(prepare(conn, sql::UPSERT_MARKER)?
+                .query_row(params![account.0, timeline, last_read_id, now_ms()], marker_from_row)?)
+        })
+        .await
+    }
+
+    async fn enqueue_job(&self, kind: &str, payload: &str, run_at: i64) -> Result<i64> {
+        let (kind, payload) = (kind.to_owned(), payload.to_owned());
+        self.write(move |conn| {
+            let id = next_id();
+            exec(conn, sql::ENQUEUE_JOB, params![id, kind, payload, run_at, now_ms()])?;
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn claim_jobs(&self, limit: u32, lease_ms: i64) -> Result<Vec<Job>> {
+        // The single writer connection makes this claim atomic without row locks.
+        self.write(move |conn| {
+            let now = now_ms();
+            let mut statement = prepare(
+                conn,
+                "UPDATE jobs SET locked_until = $1 + $2, attempts = attempts + 1 WHERE id IN \
+                 (SELECT id FROM jobs WHERE failed_at IS NULL AND run_at <= $1 \
+                  AND (locked_until IS NULL OR locked_until < $1) ORDER BY run_at, id LIMIT $3) \
+                 RETURNING id, kind, payload, attempts",
+            )?;
+            let mut jobs = statement
+                .query_map(params![now, lease_ms, i64::from(limit)], |row| {
+                    Ok(Job { id: row.get(0)?, kind: row.get(1)?, payload: row.get(2)?, attempts: row.get(3)? })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            jobs.sort_by_key(|j| j.id);
+            Ok(jobs)
+        })
+        .await
+    }
+
+    async fn complete_job(&self, id: i64) -> Result<()> {
+        self.write(move |conn| {
+            exec(conn, sql::COMPLETE_JOB, [id])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn fail_job(&self, id: i64, error: &str, retry_at: Option<i64>) -> Result<()> {
+        let error = error.to_owned();
+        self.write(move |conn| {
+            match retry_at {
+                Some(at) => exec(conn, sql::RETRY_JOB, params![id, at, error])?,
+                None => exec(conn, sql::BURY_JOB, params![id, now_ms(), error])?,
+            };
+            Ok(())
+        })
+        .await
+    }
+
+    async fn pending_jobs(&self) -> Result<i64> {
+        self.read(|conn| Ok(optional_i64(conn, sql::PENDING_JOBS, [])?.unwrap_or(0))).await
+    }
+}
+
+fn marker_from_row(row: &Row<'_>) -> rusqlite::Result<Marker> {
+    Ok(Marker { timeline: row.get(0)?, last_read_id: row.get(1)?, version: row.get(2)?, updated_at: row.get(3)? })
 }
