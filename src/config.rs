@@ -62,6 +62,13 @@ pub struct Config {
     /// Take the client address from `X-Forwarded-For` (set only behind a proxy that
     /// writes it; otherwise clients could forge it).
     pub trust_forwarded_for: bool,
+    /// Seconds between writes of absorbed view counts; a crash loses at most this much.
+    pub view_flush_seconds: u64,
+    /// Share (0–1) of the discover feed given to notes in languages the reader does
+    /// not read: the cross-border mix, shown with their translation.
+    pub discover_cross_border_share: f64,
+    /// Process background jobs (fan-out, notifications) in this server process.
+    pub run_jobs: bool,
 }
 
 impl Default for Config {
@@ -83,6 +90,9 @@ impl Default for Config {
             signups_per_hour: 30,
             logins_per_minute: 30,
             trust_forwarded_for: false,
+            view_flush_seconds: 5,
+            discover_cross_border_share: 0.2,
+            run_jobs: true,
         }
     }
 }

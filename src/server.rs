@@ -7,8 +7,8 @@ use pengyou_store::Store;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::http;
 use crate::state::AppState;
+use crate::{http, jobs};
 
 /// Opens the configured store (running migrations) and builds the state.
 pub async fn build_state(config: Config) -> Result<AppState, String> {
@@ -34,10 +34,19 @@ pub async fn serve(config: Config) -> Result<(), String> {
         database = state.store.backend(),
         "pengyou is serving"
     );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = state.config.run_jobs.then(|| tokio::spawn(jobs::work(state.clone(), stopped.clone())));
+    let views = tokio::spawn(jobs::flush_views(state.clone(), stopped));
     axum::serve(listener, http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))?;
+    // Requests are done: write the last view counts and let the job worker finish its batch.
+    let _ = stop.send(true);
+    let _ = views.await;
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     tracing::info!("pengyou stopped");
     Ok(())
 }

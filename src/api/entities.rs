@@ -193,9 +193,73 @@ pub struct Status {
     pub muted: bool,
     pub bookmarked: bool,
     pub pinned: bool,
-    pub filtered: Vec<()>,
+    pub filtered: Vec<FilterResult>,
     /// pengyou: the note's title (RedNote notes have one; Mastodon statuses do not).
     pub title: Option<String>,
+    pub pengyou: StatusExtension,
+}
+
+/// pengyou's additions to a status.
+#[derive(Clone, Debug, Serialize)]
+pub struct StatusExtension {
+    pub collects_count: i64,
+    pub views_count: i64,
+    /// The board the reader collected this note into, if any.
+    pub board_id: Option<String>,
+    /// For comments: the note they belong to.
+    pub root_id: Option<String>,
+    /// For replies: the top-level comment they sit under.
+    pub parent_comment_id: Option<String>,
+    pub pinned_comment_id: Option<String>,
+}
+
+/// Why a status matched one of the reader's filters.
+#[derive(Clone, Debug, Serialize)]
+pub struct FilterResult {
+    pub filter: FilterEntity,
+    pub keyword_matches: Vec<String>,
+    pub status_matches: Vec<String>,
+}
+
+/// Mastodon's v2 `Filter`.
+#[derive(Clone, Debug, Serialize)]
+pub struct FilterEntity {
+    pub id: String,
+    pub title: String,
+    pub context: Vec<String>,
+    pub expires_at: Option<String>,
+    pub filter_action: String,
+    pub keywords: Vec<FilterKeywordEntity>,
+    pub statuses: Vec<()>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FilterKeywordEntity {
+    pub id: String,
+    pub keyword: String,
+    pub whole_word: bool,
+}
+
+impl FilterEntity {
+    pub fn new(filter: &pengyou_store::Filter) -> Self {
+        FilterEntity {
+            id: filter.id.to_string(),
+            title: filter.title.clone(),
+            context: filter.context.clone(),
+            expires_at: filter.expires_at.map(iso8601),
+            filter_action: filter.action.clone(),
+            keywords: filter
+                .keywords
+                .iter()
+                .map(|k| FilterKeywordEntity {
+                    id: k.id.to_string(),
+                    keyword: k.keyword.clone(),
+                    whole_word: k.whole_word,
+                })
+                .collect(),
+            statuses: Vec::new(),
+        }
+    }
 }
 
 impl Status {
@@ -227,8 +291,8 @@ impl Status {
             tags: note.tags.iter().map(|t| Tag { name: t.clone(), url: urls::tag(base, t) }).collect(),
             emojis: Vec::new(),
             reblogs_count: 0,
-            favourites_count: 0,
-            replies_count: 0,
+            favourites_count: note.favourites_count,
+            replies_count: note.replies_count,
             in_reply_to_id: note.in_reply_to_id.map(|id| id.to_string()),
             in_reply_to_account_id: None,
             reblog: None,
@@ -244,6 +308,14 @@ impl Status {
             pinned: false,
             filtered: Vec::new(),
             title: note.title.clone(),
+            pengyou: StatusExtension {
+                collects_count: note.collects_count,
+                views_count: note.views_count,
+                board_id: None,
+                root_id: note.root_id.map(|id| id.to_string()),
+                parent_comment_id: note.parent_comment_id.map(|id| id.to_string()),
+                pinned_comment_id: note.pinned_comment_id.map(|id| id.to_string()),
+            },
         }
     }
 }
@@ -328,6 +400,186 @@ pub struct Token {
     pub token_type: &'static str,
     pub scope: String,
     pub created_at: i64,
+}
+
+/// `GET /api/v1/accounts/relationships`.
+#[derive(Clone, Debug, Serialize)]
+pub struct RelationshipEntity {
+    pub id: String,
+    pub following: bool,
+    pub showing_reblogs: bool,
+    pub notifying: bool,
+    pub languages: Option<Vec<String>>,
+    pub followed_by: bool,
+    pub blocking: bool,
+    pub blocked_by: bool,
+    pub muting: bool,
+    pub muting_notifications: bool,
+    pub requested: bool,
+    pub requested_by: bool,
+    pub domain_blocking: bool,
+    pub endorsed: bool,
+    pub note: String,
+}
+
+impl RelationshipEntity {
+    pub fn new(relation: &pengyou_store::Relationship) -> Self {
+        RelationshipEntity {
+            id: relation.account_id.to_string(),
+            following: relation.following,
+            showing_reblogs: relation.following,
+            notifying: false,
+            languages: None,
+            followed_by: relation.followed_by,
+            blocking: relation.blocking,
+            blocked_by: relation.blocked_by,
+            muting: relation.muting,
+            muting_notifications: relation.muting_notifications,
+            requested: relation.requested,
+            requested_by: relation.requested_by,
+            domain_blocking: false,
+            endorsed: false,
+            note: String::new(),
+        }
+    }
+}
+
+/// `GET /api/v1/statuses/:id/context`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Context {
+    pub ancestors: Vec<Status>,
+    pub descendants: Vec<Status>,
+}
+
+/// Mastodon's notification type for each pengyou kind: comments and replies are
+/// reply statuses, which Mastodon reports as `mention`; a collect has no Mastodon
+/// equivalent and keeps its own type, which standard clients skip.
+pub fn mastodon_notification_type(kind: &str) -> &str {
+    match kind {
+        "comment" | "reply" => "mention",
+        other => other,
+    }
+}
+
+/// pengyou kinds asked for by a Mastodon type (`types[]=mention` includes comments and replies).
+pub fn kinds_for_type(kind: &str) -> Vec<String> {
+    match kind {
+        "mention" => vec!["mention".into(), "comment".into(), "reply".into()],
+        other => vec![other.to_owned()],
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NotificationEntity {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub group_key: String,
+    pub created_at: String,
+    pub account: Account,
+    pub status: Option<Status>,
+    pub pengyou: NotificationExtension,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NotificationExtension {
+    /// pengyou's own kind: favourite, collect, comment, reply, mention, follow, follow_request.
+    pub kind: String,
+}
+
+/// `GET /api/v2/notifications`: groups plus the accounts and statuses they refer to.
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupedNotifications {
+    pub accounts: Vec<Account>,
+    pub statuses: Vec<Status>,
+    pub notification_groups: Vec<NotificationGroupEntity>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct NotificationGroupEntity {
+    pub group_key: String,
+    pub notifications_count: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub most_recent_notification_id: String,
+    pub page_min_id: String,
+    pub page_max_id: String,
+    pub latest_page_notification_at: String,
+    pub sample_account_ids: Vec<String>,
+    pub status_id: Option<String>,
+    pub pengyou: NotificationExtension,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TagHistory {
+    pub day: String,
+    pub uses: String,
+    pub accounts: String,
+}
+
+/// Mastodon's `Tag` with its use history and whether the reader follows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct TagEntity {
+    pub name: String,
+    pub url: String,
+    pub history: Vec<TagHistory>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub following: Option<bool>,
+}
+
+impl TagEntity {
+    pub fn new(base: &str, name: &str, days: &[pengyou_store::TagDay], following: Option<bool>) -> Self {
+        TagEntity {
+            name: name.to_owned(),
+            url: urls::tag(base, name),
+            history: days
+                .iter()
+                .map(|d| TagHistory {
+                    day: (d.day / 1000).to_string(),
+                    uses: d.uses.to_string(),
+                    accounts: d.accounts.to_string(),
+                })
+                .collect(),
+            following,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MarkerEntity {
+    pub last_read_id: String,
+    pub version: i64,
+    pub updated_at: String,
+}
+
+/// pengyou's board (a named collection of collected notes).
+#[derive(Clone, Debug, Serialize)]
+pub struct BoardEntity {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub description: String,
+    pub public: bool,
+    pub is_default: bool,
+    pub notes_count: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl BoardEntity {
+    pub fn new(board: &pengyou_store::Board) -> Self {
+        BoardEntity {
+            id: board.id.to_string(),
+            account_id: board.account_id.to_string(),
+            name: board.name.clone(),
+            description: board.description.clone(),
+            public: board.public,
+            is_default: board.is_default,
+            notes_count: board.notes_count,
+            created_at: iso8601(board.created_at),
+            updated_at: iso8601(board.updated_at),
+        }
+    }
 }
 
 #[cfg(test)]

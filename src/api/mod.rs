@@ -1,4 +1,4 @@
-//! Mastodon-compatible API entities: plain serde structs in Mastodon's JSON
-//! shapes, built from store rows with `From`-style constructors.
+//! The Mastodon-compatible API's shapes: entities, and how notes become statuses for one reader.
 
 pub mod entities;
+pub mod present;

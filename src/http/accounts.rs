@@ -2,7 +2,6 @@
 //! and an account's notes.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
@@ -10,13 +9,12 @@ use pengyou_store::{Account as AccountRow, AccountId, AccountNotesFilter, Accoun
 use serde::Deserialize;
 
 use crate::api::entities::{Account, CredentialAccount, Status, Token};
+use crate::api::present;
 use crate::domain::accounts::{Creator, Registration, register};
 use crate::domain::validate::{self, ValidationError};
 use crate::domain::visibility;
 use crate::error::{AppError, AppResult};
-use crate::http::extract::{
-    Auth, Input, PageParams, User, lenient_bool, link_header, random_token, string_list, token_hash,
-};
+use crate::http::extract::{Auth, Input, PageParams, User, lenient_bool, paged, random_token, string_list, token_hash};
 use crate::http::rate_limit::ClientIp;
 use crate::http::scopes;
 use crate::state::AppState;
@@ -156,14 +154,19 @@ async fn update_credentials(
     Ok(Json(CredentialAccount::new(&state.base_url, &account)))
 }
 
-/// An account anyone may see: exists and is not suspended.
-async fn visible_account(state: &AppState, id: &str) -> AppResult<AccountRow> {
+/// An account the viewer may see: exists, is not suspended, and does not block them.
+pub async fn visible_account(state: &AppState, id: &str, viewer: Option<&AccountRow>) -> AppResult<AccountRow> {
     let id: AccountId = id.parse().map_err(|_| AppError::NotFound)?;
-    state.store.account_by_id(id).await?.filter(|a| !a.suspended).ok_or(AppError::NotFound)
+    let account = state.store.account_by_id(id).await?.ok_or(AppError::NotFound)?;
+    if visibility::can_see_profile(state.store.as_ref(), &account, viewer.map(|v| v.id)).await? {
+        Ok(account)
+    } else {
+        Err(AppError::NotFound)
+    }
 }
 
-async fn show(State(state): State<AppState>, _auth: Auth, Path(id): Path<String>) -> AppResult<Json<Account>> {
-    let account = visible_account(&state, &id).await?;
+async fn show(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Json<Account>> {
+    let account = visible_account(&state, &id, auth.account()).await?;
     Ok(Json(Account::new(&state.base_url, &account)))
 }
 
@@ -172,7 +175,11 @@ struct LookupParams {
     acct: Option<String>,
 }
 
-async fn lookup(State(state): State<AppState>, Query(params): Query<LookupParams>) -> AppResult<Json<Account>> {
+async fn lookup(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(params): Query<LookupParams>,
+) -> AppResult<Json<Account>> {
     let acct = params.acct.unwrap_or_default();
     let acct = acct.trim().trim_start_matches('@');
     let username = match acct.split_once('@') {
@@ -180,8 +187,10 @@ async fn lookup(State(state): State<AppState>, Query(params): Query<LookupParams
         Some(_) => return Err(AppError::NotFound),
         None => acct,
     };
-    let account =
-        state.store.account_by_username(username).await?.filter(|a| !a.suspended).ok_or(AppError::NotFound)?;
+    let account = state.store.account_by_username(username).await?.ok_or(AppError::NotFound)?;
+    if !visibility::can_see_profile(state.store.as_ref(), &account, auth.account().map(|a| a.id)).await? {
+        return Err(AppError::NotFound);
+    }
     Ok(Json(Account::new(&state.base_url, &account)))
 }
 
@@ -197,29 +206,20 @@ struct StatusesParams {
     only_media: Option<bool>,
 }
 
-/// Sets the `Link` header when a page has items.
-pub fn with_link(json: Json<Vec<Status>>, link: Option<String>) -> Response {
-    let mut response = json.into_response();
-    if let Some(value) = link.and_then(|l| HeaderValue::from_str(&l).ok()) {
-        response.headers_mut().insert(header::LINK, value);
-    }
-    response
-}
-
 async fn statuses(
     State(state): State<AppState>,
-    Auth(grant): Auth,
+    auth: Auth,
     Path(id): Path<String>,
     Query(params): Query<StatusesParams>,
 ) -> AppResult<Response> {
-    let author = visible_account(&state, &id).await?;
+    let viewer = auth.account();
+    let author = visible_account(&state, &id, viewer).await?;
     let page = params.page.page()?;
     // Pinning and media arrive with later features; until then no note matches these filters.
     if params.pinned == Some(true) || params.only_media == Some(true) {
         return Ok(Json(Vec::<Status>::new()).into_response());
     }
-    let viewer = grant.as_ref().and_then(|g| g.account.as_ref()).map(|a| a.id);
-    let visibilities = visibility::listable_visibilities(state.store.as_ref(), &author, viewer).await?;
+    let visibilities = visibility::listable_visibilities(state.store.as_ref(), &author, viewer.map(|v| v.id)).await?;
     let views = state
         .store
         .list_account_notes(
@@ -228,9 +228,9 @@ async fn statuses(
             page,
         )
         .await?;
-    let ids: Vec<_> = views.iter().map(|v| v.note.id).collect();
-    let statuses: Vec<Status> = views.iter().map(|v| Status::new(&state.base_url, v)).collect();
+    let cursors: Vec<i64> = views.iter().map(|v| v.note.id.0).collect();
+    let views = visibility::visible(state.store.as_ref(), viewer, views).await?;
+    let statuses = present::statuses(&state, viewer, &views, "account").await?;
     let extra = if params.exclude_replies == Some(true) { "exclude_replies=true" } else { "" };
-    let link = link_header(&state.base_url, &format!("/api/v1/accounts/{}/statuses", author.id), extra, &ids);
-    Ok(with_link(Json(statuses), link))
+    Ok(paged(&state, statuses, &format!("/api/v1/accounts/{}/statuses", author.id), extra, &cursors))
 }

@@ -1,13 +1,15 @@
 //! Request extractors: bearer-token and session authentication, request bodies
 //! in any encoding Mastodon clients send, and cursor pagination.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
-use pengyou_store::{Account, NoteId, Page, TokenGrant, now_ms};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use pengyou_store::{Account, Page, TokenGrant, now_ms};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -224,13 +226,25 @@ impl PageParams {
 }
 
 /// The `Link` header for a page of results, newest first: `next` pages older
-/// items, `prev` newer ones. `None` when the page is empty.
-pub fn link_header(base: &str, path: &str, extra_query: &str, ids: &[NoteId]) -> Option<String> {
-    let (newest, oldest) = (ids.first()?, ids.last()?);
+/// items, `prev` newer ones. `None` when the page is empty. `cursors` are the
+/// ids the list pages by (note ids, or the list's own row ids).
+pub fn link_header(base: &str, path: &str, extra_query: &str, cursors: &[i64]) -> Option<String> {
+    let (newest, oldest) = (cursors.first()?, cursors.last()?);
     let sep = if extra_query.is_empty() { String::new() } else { format!("{extra_query}&") };
     Some(format!(
         "<{base}{path}?{sep}max_id={oldest}>; rel=\"next\", <{base}{path}?{sep}min_id={newest}>; rel=\"prev\""
     ))
+}
+
+/// A JSON answer with a `Link` header for the next and previous pages.
+pub fn paged<T: Serialize>(state: &AppState, body: T, path: &str, extra_query: &str, cursors: &[i64]) -> Response {
+    let mut response = Json(body).into_response();
+    if let Some(value) =
+        link_header(&state.base_url, path, extra_query, cursors).and_then(|l| HeaderValue::from_str(&l).ok())
+    {
+        response.headers_mut().insert(header::LINK, value);
+    }
+    response
 }
 
 /// Reads one cookie's value.

@@ -10,11 +10,13 @@ use pengyou_store::{NewNote, NoteId, NoteView, Visibility};
 use serde::Deserialize;
 
 use crate::api::entities::{Status, StatusEdit, StatusSource};
+use crate::api::present;
 use crate::domain::notes::{NoteInput, compose};
 use crate::domain::validate::ValidationError;
 use crate::domain::visibility::can_view;
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{Auth, Input, User, lenient_bool, string_list};
+use crate::http::rate_limit::ClientIp;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -46,14 +48,10 @@ const MAX_IDEMPOTENCY_KEY: usize = 128;
 
 /// A note by id that `viewer` may see; anything else is 404, so hidden notes
 /// cannot be told apart from missing ones.
-async fn visible_note(state: &AppState, id: &str, viewer: Option<&pengyou_store::Account>) -> AppResult<NoteView> {
+pub async fn visible_note(state: &AppState, id: &str, viewer: Option<&pengyou_store::Account>) -> AppResult<NoteView> {
     let id: NoteId = id.parse().map_err(|_| AppError::NotFound)?;
     let view = state.store.note_by_id(id).await?.ok_or(AppError::NotFound)?;
-    if can_view(state.store.as_ref(), &view.note, &view.author, viewer).await? {
-        Ok(view)
-    } else {
-        Err(AppError::NotFound)
-    }
+    if can_view(state.store.as_ref(), &view, viewer).await? { Ok(view) } else { Err(AppError::NotFound) }
 }
 
 fn unsupported(field: &'static str, message: &str) -> AppError {
@@ -92,15 +90,26 @@ async fn create(
         .map(str::trim)
         .filter(|k| !k.is_empty())
         .map(|k| k.chars().take(MAX_IDEMPOTENCY_KEY).collect::<String>());
+    let mut body = form.status.unwrap_or_default();
     let in_reply_to_id = match form.in_reply_to_id.as_deref().filter(|v| !v.is_empty()) {
-        Some(id) => Some(visible_note(&state, id, Some(&user.account)).await?.note.id),
+        Some(id) => {
+            let parent = visible_note(&state, id, Some(&user.account)).await?;
+            // A reply to a reply stays at the second level, addressed to its author.
+            if parent.note.parent_comment_id.is_some() && parent.author.id != user.account.id {
+                let handle = format!("@{}", parent.author.username);
+                if !body.to_lowercase().contains(&handle.to_lowercase()) {
+                    body = format!("{handle} {body}");
+                }
+            }
+            Some(parent.note.id)
+        }
         None => None,
     };
     let composed = compose(
         &state,
         NoteInput {
             title: form.title,
-            body: form.status.unwrap_or_default(),
+            body,
             spoiler_text: form.spoiler_text,
             sensitive: form.sensitive.unwrap_or(false),
             language: form.language,
@@ -126,13 +135,28 @@ async fn create(
         .await?;
     if created {
         tracing::info!(note.id = %view.note.id, "note created");
+        state.jobs_wake.notify_one();
     }
-    Ok((StatusCode::OK, Json(Status::new(&state.base_url, &view))).into_response())
+    let status = present::status(&state, Some(&user.account), &view).await?;
+    Ok((StatusCode::OK, Json(status)).into_response())
 }
 
-async fn show(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> AppResult<Json<Status>> {
-    let view = visible_note(&state, &id, auth.account()).await?;
-    Ok(Json(Status::new(&state.base_url, &view)))
+/// A note as its reader sees it; opening a note counts a view (once per reader per hour).
+async fn show(
+    State(state): State<AppState>,
+    auth: Auth,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+) -> AppResult<Json<Status>> {
+    let viewer = auth.account();
+    let view = visible_note(&state, &id, viewer).await?;
+    if !view.note.is_comment() {
+        match viewer {
+            Some(account) => state.views.record(view.note.id, ("account", account.id.0)),
+            None => state.views.record(view.note.id, ("address", ip)),
+        };
+    }
+    Ok(Json(present::status(&state, viewer, &view).await?))
 }
 
 /// A note the signed-in user wrote: 404 when they cannot see it, 403 when it is someone else's.
@@ -169,7 +193,7 @@ async fn edit(
     )
     .await?;
     let view = state.store.update_note(note.id, composed).await?;
-    Ok(Json(Status::new(&state.base_url, &view)))
+    Ok(Json(present::status(&state, Some(&user.account), &view).await?))
 }
 
 async fn remove(State(state): State<AppState>, user: User, Path(id): Path<String>) -> AppResult<Json<Status>> {
