@@ -211,6 +211,9 @@ pub struct StatusExtension {
     /// For replies: the top-level comment they sit under.
     pub parent_comment_id: Option<String>,
     pub pinned_comment_id: Option<String>,
+    /// The discover feed's score parts, for admins who ask (`explain=true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<crate::domain::discover::Score>,
 }
 
 /// Why a status matched one of the reader's filters.
@@ -315,6 +318,7 @@ impl Status {
                 root_id: note.root_id.map(|id| id.to_string()),
                 parent_comment_id: note.parent_comment_id.map(|id| id.to_string()),
                 pinned_comment_id: note.pinned_comment_id.map(|id| id.to_string()),
+                score: None,
             },
         }
     }
@@ -550,6 +554,16 @@ pub struct MarkerEntity {
     pub last_read_id: String,
     pub version: i64,
     pub updated_at: String,
+}
+
+impl MarkerEntity {
+    pub fn new(marker: &pengyou_store::Marker) -> Self {
+        MarkerEntity {
+            last_read_id: marker.last_read_id.to_string(),
+            version: marker.version,
+            updated_at: iso8601(marker.updated_at),
+        }
+    }
 }
 
 /// pengyou's board (a named collection of collected notes).

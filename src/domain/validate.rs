@@ -143,6 +143,38 @@ pub fn note_body(value: &str) -> Result<String, ValidationError> {
     Ok(value)
 }
 
+/// A board's name: 1–40 graphemes, one line.
+pub fn board_name(value: &str) -> Result<String, ValidationError> {
+    one_line(bounded(value, 40, "board_name_too_long", "A board name")?, "board_name_blank", "Give the board a name.")
+}
+
+/// A board's description (0–200 graphemes).
+pub fn board_description(value: &str) -> Result<String, ValidationError> {
+    bounded(value, 200, "board_description_too_long", "A board description")
+}
+
+/// A keyword filter's title: 1–100 graphemes, one line.
+pub fn filter_title(value: &str) -> Result<String, ValidationError> {
+    one_line(
+        bounded(value, 100, "filter_title_too_long", "A filter title")?,
+        "filter_title_blank",
+        "Give the filter a title.",
+    )
+}
+
+/// A filtered keyword: 1–100 graphemes, one line.
+pub fn filter_keyword(value: &str) -> Result<String, ValidationError> {
+    one_line(bounded(value, 100, "keyword_too_long", "A keyword")?, "keyword_blank", "A keyword cannot be blank.")
+}
+
+/// Refuses blank values and folds line breaks into spaces.
+fn one_line(value: String, blank_code: &'static str, blank_message: &str) -> Result<String, ValidationError> {
+    if value.is_empty() {
+        return Err(ValidationError::new(blank_code, blank_message.to_owned()));
+    }
+    Ok(value.replace(['\n', '\r', '\t'], " "))
+}
+
 /// A content warning (0–200 graphemes).
 pub fn spoiler_text(value: &str) -> Result<String, ValidationError> {
     bounded(value, MAX_SPOILER, "spoiler_text_too_long", "A content warning")

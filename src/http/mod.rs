@@ -4,11 +4,16 @@
 
 pub mod accounts;
 pub mod extract;
+pub mod filters;
 pub mod instance;
+pub mod interactions;
+pub mod notifications;
 pub mod oauth;
 pub mod rate_limit;
+pub mod relationships;
 pub mod scopes;
 pub mod statuses;
+pub mod timelines;
 pub mod web;
 
 use std::time::{Duration, Instant};
@@ -36,6 +41,11 @@ pub fn router(state: AppState) -> Router {
         .merge(oauth::router())
         .merge(accounts::router())
         .merge(statuses::router())
+        .merge(interactions::router())
+        .merge(relationships::router())
+        .merge(timelines::router())
+        .merge(notifications::router())
+        .merge(filters::router())
         .merge(instance::router())
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn(record_metrics))

@@ -308,7 +308,7 @@ pub fn rank_tag_usage(rows: Vec<(String, i64, i64, i64)>, limit: u32) -> Vec<Tag
         .into_iter()
         .take(limit as usize)
         .map(|(mut trend, _, _)| {
-            trend.days.sort_by(|a, b| b.day.cmp(&a.day));
+            trend.days.sort_by_key(|d| std::cmp::Reverse(d.day));
             trend
         })
         .collect()
