@@ -129,22 +129,50 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Input<T> {
 }
 
 /// Turns form pairs into a JSON object: `a=1` → `{"a":"1"}`, `a[]=1&a[]=2` →
-/// `{"a":["1","2"]}`, `source[note]=x` → `{"source":{"note":"x"}}`.
+/// `{"a":["1","2"]}`, `source[note]=x` → `{"source":{"note":"x"}}`, and Rails'
+/// lists of objects: `k[][word]=x&k[][word]=y` → `{"k":[{"word":"x"},{"word":"y"}]}`,
+/// `k[0][word]=x` → `{"k":{"0":{"word":"x"}}}`.
 pub fn form_to_value(bytes: &[u8]) -> Value {
     let mut root = Map::new();
     for (key, value) in url::form_urlencoded::parse(bytes) {
         let value = Value::String(value.into_owned());
-        if let Some(name) = key.strip_suffix("[]") {
-            match root.entry(name.to_owned()).or_insert_with(|| Value::Array(Vec::new())) {
+        let (name, parts) = match key.split_once('[') {
+            Some((name, rest)) if rest.ends_with(']') => (name, rest[..rest.len() - 1].split("][").collect::<Vec<_>>()),
+            _ => {
+                root.insert(key.into_owned(), value);
+                continue;
+            }
+        };
+        let slot = root.entry(name.to_owned());
+        match parts.as_slice() {
+            [""] => match slot.or_insert_with(|| Value::Array(Vec::new())) {
                 Value::Array(items) => items.push(value),
                 other => *other = Value::Array(vec![other.take(), value]),
+            },
+            [field] => {
+                if let Value::Object(map) = slot.or_insert_with(|| Value::Object(Map::new())) {
+                    map.insert((*field).to_owned(), value);
+                }
             }
-        } else if let Some((outer, inner)) = key.strip_suffix(']').and_then(|k| k.split_once('[')) {
-            if let Value::Object(map) = root.entry(outer.to_owned()).or_insert_with(|| Value::Object(Map::new())) {
-                map.insert(inner.to_owned(), value);
+            ["", field] => {
+                if let Value::Array(items) = slot.or_insert_with(|| Value::Array(Vec::new())) {
+                    match items.last_mut() {
+                        Some(Value::Object(last)) if !last.contains_key(*field) => {
+                            last.insert((*field).to_owned(), value);
+                        }
+                        _ => items.push(Value::Object(Map::from_iter([((*field).to_owned(), value)]))),
+                    }
+                }
             }
-        } else {
-            root.insert(key.into_owned(), value);
+            [index, field] => {
+                if let Value::Object(map) = slot.or_insert_with(|| Value::Object(Map::new()))
+                    && let Value::Object(entry) =
+                        map.entry((*index).to_owned()).or_insert_with(|| Value::Object(Map::new()))
+                {
+                    entry.insert((*field).to_owned(), value);
+                }
+            }
+            _ => {}
         }
     }
     Value::Object(root)
@@ -285,5 +313,8 @@ mod tests {
         assert_eq!(value["media_ids"], serde_json::json!(["1", "2"]));
         assert_eq!(value["source"]["note"], "bio");
         assert_eq!(value["x"], "猫");
+        let value = form_to_value(b"k[][keyword]=a&k[][whole_word]=true&k[][keyword]=b&m[0][keyword]=c");
+        assert_eq!(value["k"], serde_json::json!([{"keyword": "a", "whole_word": "true"}, {"keyword": "b"}]));
+        assert_eq!(value["m"]["0"]["keyword"], "c");
     }
 }

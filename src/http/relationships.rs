@@ -14,7 +14,7 @@ use crate::api::entities::{Account, RelationshipEntity, TagEntity};
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use crate::http::accounts::visible_account;
-use crate::http::extract::{Auth, Input, PageParams, User, lenient_bool, paged, string_list};
+use crate::http::extract::{Auth, Input, PageParams, User, lenient_bool, paged};
 use crate::http::interactions::visible_accounts;
 use crate::state::AppState;
 
@@ -147,14 +147,6 @@ async fn unmute(
     relationship(&state, user.account.id, target).await
 }
 
-#[derive(Deserialize)]
-struct RelationshipsParams {
-    #[serde(default, rename = "id[]", deserialize_with = "string_list")]
-    ids: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "string_list")]
-    id: Option<Vec<String>>,
-}
-
 /// The most accounts one relationships request may ask about.
 const MAX_RELATIONSHIPS: usize = 80;
 
@@ -164,10 +156,10 @@ async fn relationships(
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> AppResult<Json<Vec<RelationshipEntity>>> {
     user.require("read:follows")?;
-    let params: RelationshipsParams = serde_urlencoded::from_str(&query.unwrap_or_default())
-        .map_err(|e| AppError::BadRequest("invalid_query", e.to_string()))?;
+    let query = query.unwrap_or_default();
+    let asked = url::form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k == "id[]" || k == "id");
     let mut ids: Vec<AccountId> = Vec::new();
-    for raw in params.ids.into_iter().chain(params.id).flatten() {
+    for (_, raw) in asked {
         // Unknown ids are skipped, as Mastodon does.
         if let Ok(id) = raw.parse::<AccountId>()
             && !ids.contains(&id)

@@ -4,6 +4,7 @@
 mod api;
 mod durability;
 mod oauth;
+mod social;
 mod store;
 mod support;
 mod web;

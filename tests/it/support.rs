@@ -76,6 +76,7 @@ impl TestDb {
 
 pub struct TestApp {
     pub router: Router,
+    pub state: pengyou::state::AppState,
     pub store: Arc<dyn Store>,
     pub db: Option<TestDb>,
 }
@@ -133,6 +134,14 @@ impl RequestBuilder<'_> {
     pub fn token(mut self, token: &str) -> Self {
         self.headers.push(("authorization".into(), format!("Bearer {token}")));
         self
+    }
+
+    /// Adds the bearer token when there is one (`None`: a logged-out visitor).
+    pub fn token_opt(self, token: Option<&str>) -> Self {
+        match token {
+            Some(token) => self.token(token),
+            None => self,
+        }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -193,7 +202,7 @@ impl TestApp {
         configure(&mut config);
         let state = pengyou::server::build_state(config).await.expect("state builds");
         let router = pengyou::http::router(state.clone());
-        Some(TestApp { router, store: state.store.clone(), db: Some(db) })
+        Some(TestApp { router, store: state.store.clone(), state, db: Some(db) })
     }
 
     pub async fn cleanup(mut self) {
@@ -262,6 +271,36 @@ impl TestApp {
             .await;
         response.assert_status(StatusCode::OK);
         response.json()["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Runs the background jobs that are due (fan-out, notifications), as the server's worker would.
+    pub async fn run_jobs(&self) -> usize {
+        pengyou::jobs::run_pending(&self.state).await.expect("jobs run")
+    }
+
+    /// Signs up `username` and returns (token, account id).
+    pub async fn member(&self, username: &str) -> (String, String) {
+        let token = self.sign_up(username).await;
+        let me = self.get("/api/v1/accounts/verify_credentials").token(&token).send().await;
+        (token, me.json()["id"].as_str().unwrap().to_owned())
+    }
+
+    /// GETs `path` with `token` (or none), expecting 200, and returns the JSON.
+    pub async fn json(&self, path: &str, token: Option<&str>) -> Value {
+        let mut request = self.get(path);
+        if let Some(token) = token {
+            request = request.token(token);
+        }
+        let response = request.send().await;
+        response.assert_status(StatusCode::OK);
+        response.json()
+    }
+
+    /// POSTs to `path` with `token`, expecting 200, and returns the JSON.
+    pub async fn act(&self, path: &str, token: &str) -> Value {
+        let response = self.post(path).token(token).send().await;
+        response.assert_status(StatusCode::OK);
+        response.json()
     }
 
     /// Posts a note and returns its JSON.
