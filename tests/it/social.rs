@@ -270,12 +270,8 @@ async fn boards_keep_private_collects_private(app: &TestApp) {
     let (other, _) = app.member("other").await;
     let note = app.post_note(&other, &[("status", "worth keeping")]).await;
     let note_id = note["id"].as_str().unwrap();
-    let secret = app
-        .post(&format!("/api/v1/pengyou/boards"))
-        .token(&owner)
-        .form(&[("name", "私藏"), ("public", "false")])
-        .send()
-        .await;
+    let secret =
+        app.post("/api/v1/pengyou/boards").token(&owner).form(&[("name", "私藏"), ("public", "false")]).send().await;
     secret.assert_status(StatusCode::OK);
     let secret_id = secret.json()["id"].as_str().unwrap().to_owned();
     let shown = app

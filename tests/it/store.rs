@@ -13,6 +13,9 @@ on_both_backends!(
     idempotency_keys_create_one_note,
     account_notes_paginate_and_filter,
     deleting_a_note_removes_everything,
+    job_queue_leases_retries_and_buries,
+    fan_out_walks_followers_in_batches,
+    relationships_and_counters_stay_true,
 );
 
 fn new_account(username: &str, email: Option<&str>) -> NewAccount {
@@ -297,4 +300,98 @@ async fn deleting_a_note_removes_everything(app: &TestApp) {
     assert!(matches!(store.delete_note(view.note.id).await, Err(StoreError::NotFound)));
     let (again, created) = store.create_note(note).await.unwrap();
     assert!(created && again.note.id != view.note.id, "a deleted note frees its idempotency key");
+}
+
+async fn job_queue_leases_retries_and_buries(app: &TestApp) {
+    let store = &app.store;
+    let now = now_ms();
+    // A new note brings its own job, in the same transaction.
+    let author = store.create_account(new_account("queued", None)).await.unwrap();
+    store.create_note(new_note(author.id, "job")).await.unwrap();
+    let later = store.enqueue_job("test", "{}", now + 60_000).await.unwrap();
+    let due = store.enqueue_job("test", "{\"n\":1}", now).await.unwrap();
+    assert_eq!(store.pending_jobs().await.unwrap(), 3);
+    let claimed = store.claim_jobs(10, 60_000).await.unwrap();
+    assert_eq!(claimed.len(), 2, "the future job waits");
+    assert_eq!(claimed[0].kind, JOB_NOTE_CREATED);
+    assert!(claimed.iter().all(|j| j.attempts == 1 && j.id != later));
+    assert!(store.claim_jobs(10, 60_000).await.unwrap().is_empty(), "leased jobs are not handed out twice");
+    store.complete_job(claimed[0].id).await.unwrap();
+    store.fail_job(due, "boom", Some(now - 1)).await.unwrap();
+    let retried = store.claim_jobs(10, 1).await.unwrap();
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0].attempts, 2);
+    // A lease that runs out (a dead worker) lets the job be taken again.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let again = store.claim_jobs(10, 60_000).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 3);
+    store.fail_job(due, "gave up", None).await.unwrap();
+    assert_eq!(store.pending_jobs().await.unwrap(), 1, "a buried job no longer counts");
+}
+
+async fn fan_out_walks_followers_in_batches(app: &TestApp) {
+    let store = &app.store;
+    let star = store.create_account(new_account("celebrity", None)).await.unwrap();
+    let mut fans = Vec::new();
+    for i in 0..5 {
+        let fan = store.create_account(new_account(&format!("fan{i}"), None)).await.unwrap();
+        assert_eq!(store.follow(fan.id, star.id, false).await.unwrap(), FollowOutcome::Following);
+        fans.push(fan);
+    }
+    let (note, _) = store.create_note(new_note(star.id, "hello fans")).await.unwrap();
+    let page = Page { limit: 20, ..Page::default() };
+    assert!(store.home_feed(fans[0].id, page).await.unwrap().is_empty(), "not before the fan-out");
+    assert_eq!(store.home_feed(star.id, page).await.unwrap().len(), 1, "the author's own feed at once");
+    let mut after = None;
+    let mut batches = 0;
+    while let Some(last) = store.fan_out(note.note.id, after, 2).await.unwrap() {
+        after = Some(last);
+        batches += 1;
+    }
+    assert_eq!(batches, 2, "2 + 2 + 1 followers");
+    for fan in &fans {
+        let feed = store.home_feed(fan.id, page).await.unwrap();
+        assert_eq!(feed.iter().map(|v| v.note.id).collect::<Vec<_>>(), vec![note.note.id]);
+    }
+    // Running it again changes nothing (jobs may run twice after a crash).
+    store.fan_out(note.note.id, None, 10).await.unwrap();
+    assert_eq!(store.home_feed(fans[4].id, page).await.unwrap().len(), 1);
+    store.unfollow(fans[4].id, star.id).await.unwrap();
+    assert!(store.home_feed(fans[4].id, page).await.unwrap().is_empty());
+}
+
+async fn relationships_and_counters_stay_true(app: &TestApp) {
+    let store = &app.store;
+    let a = store.create_account(new_account("rel_a", None)).await.unwrap();
+    let b = store.create_account(new_account("rel_b", None)).await.unwrap();
+    store.follow(a.id, b.id, false).await.unwrap();
+    store.follow(a.id, b.id, false).await.unwrap();
+    assert_eq!(store.account_by_id(b.id).await.unwrap().unwrap().followers_count, 1, "following twice counts once");
+    store.follow(b.id, a.id, true).await.unwrap();
+    let relation = store.relationships(a.id, &[b.id]).await.unwrap().pop().unwrap();
+    assert!(relation.following && relation.requested_by && !relation.followed_by);
+    store.block(a.id, b.id).await.unwrap();
+    let relation = store.relationships(b.id, &[a.id]).await.unwrap().pop().unwrap();
+    assert!(relation.blocked_by && !relation.following && !relation.requested && !relation.followed_by);
+    assert_eq!(store.account_by_id(b.id).await.unwrap().unwrap().followers_count, 0);
+    assert_eq!(store.account_by_id(a.id).await.unwrap().unwrap().following_count, 0);
+    let (note, _) = store.create_note(new_note(b.id, "liked")).await.unwrap();
+    assert!(store.favourite(a.id, note.note.id).await.unwrap());
+    assert!(!store.favourite(a.id, note.note.id).await.unwrap());
+    assert!(store.collect(a.id, note.note.id, None).await.unwrap());
+    let board = store
+        .create_board(NewBoard { account_id: a.id, name: "x".into(), description: String::new(), public: true })
+        .await
+        .unwrap();
+    assert!(store.collect(a.id, note.note.id, Some(board.id)).await.unwrap(), "moved");
+    let note_now = store.note_by_id(note.note.id).await.unwrap().unwrap().note;
+    assert_eq!((note_now.favourites_count, note_now.collects_count), (1, 1));
+    let interaction = store.note_interactions(a.id, &[note.note.id]).await.unwrap().pop().unwrap();
+    assert!(interaction.favourited);
+    assert_eq!(interaction.board_id, Some(board.id));
+    assert!(
+        matches!(store.collect(b.id, note.note.id, Some(board.id)).await, Err(StoreError::NotFound)),
+        "not b's board"
+    );
 }

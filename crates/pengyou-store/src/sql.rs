@@ -614,7 +614,7 @@ pub const INTERACTIONS: &str = "SELECT n.id, \
      (SELECT c.board_id FROM collects c WHERE c.account_id = $1 AND c.note_id = n.id) \
      FROM notes n WHERE n.id IN ";
 
-pub const IS_FOLLOWING: &str = "SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2";
+pub const IS_FOLLOWING: &str = "SELECT follower_id FROM follows WHERE follower_id = $1 AND followee_id = $2";
 pub const INSERT_FOLLOW_REQUEST: &str = "INSERT INTO follow_requests (id, follower_id, followee_id, created_at) \
      VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
 pub const DELETE_FOLLOW_REQUEST: &str = "DELETE FROM follow_requests WHERE follower_id = $1 AND followee_id = $2";
