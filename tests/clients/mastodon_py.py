@@ -72,6 +72,50 @@ check("delete returns the source text", deleted.get("text", "").startswith("我�
 instance = api.instance()
 check("instance reports limits", instance.configuration.statuses.max_characters == 2000)
 
+# Two people meet: follow, post, comment, like, collect, and see it in feeds and notifications.
+import time
+
+friend_name = "pf" + uuid.uuid4().hex[:10]
+friend = Mastodon(client_id=client_id, client_secret=client_secret, api_base_url=base, version_check_mode="created")
+friend.create_account(friend_name, password, f"{friend_name}@example.org", agreement=True, locale="en",
+                      scopes=["read", "write", "follow"])
+friend_me = friend.account_verify_credentials()
+relation = friend.account_follow(me.id)
+check("account_follow follows", relation.following)
+check("account_relationships agrees", friend.account_relationships(me.id)[0].following)
+check("account_followers lists the follower", any(a.id == friend_me.id for a in api.account_followers(me.id)))
+
+note = api.status_post("周末去爬山 #hiking", visibility="public")
+home = []
+for _ in range(50):
+    home = friend.timeline_home()
+    if any(s.id == note.id for s in home):
+        break
+    time.sleep(0.1)
+check("the follower's home timeline gets the note (background fan-out)", any(s.id == note.id for s in home))
+
+liked = friend.status_favourite(note.id)
+check("status_favourite counts the like", liked.favourited and liked.favourites_count == 1)
+collected = friend.status_bookmark(note.id)
+check("status_bookmark collects", collected.bookmarked)
+check("bookmarks lists it", any(s.id == note.id for s in friend.bookmarks()))
+check("favourites lists it", any(s.id == note.id for s in friend.favourites()))
+comment = friend.status_post("Which trail?", in_reply_to_id=note.id)
+reply = api.status_post(f"@{friend_name} 香山", in_reply_to_id=comment.id)
+context = friend.status_context(note.id)
+check("status_context shows the comment and the reply",
+      {s.id for s in context.descendants} >= {comment.id, reply.id})
+
+kinds = set()
+for _ in range(50):
+    kinds = {n.type for n in api.notifications()}
+    if {"follow", "favourite", "mention"} <= kinds:
+        break
+    time.sleep(0.1)
+check("notifications hold the follow, the like and the comment", {"follow", "favourite", "mention"} <= kinds)
+check("the commenter is notified of the reply", any(n.type == "mention" for n in friend.notifications()))
+check("the note shows its comment count", api.status(note.id).replies_count == 2)
+
 passed = sum(1 for _, ok in checks if ok)
 failed = len(checks) - passed
 print(f"mastodon.py: {passed} passed, {failed} failed")
