@@ -9,14 +9,15 @@ use pengyou_store::{Account as AccountRow, AccountId, AccountNotesFilter, Accoun
 use serde::Deserialize;
 
 use crate::api::entities::{Account, CredentialAccount, Status, Token};
-use crate::api::present;
+
 use crate::domain::accounts::{Creator, Registration, register};
 use crate::domain::validate::{self, ValidationError};
 use crate::domain::visibility;
 use crate::error::{AppError, AppResult};
-use crate::http::extract::{Auth, Input, PageParams, User, lenient_bool, paged, random_token, string_list, token_hash};
+use crate::http::extract::{Auth, Input, PageParams, User, lenient_bool, random_token, string_list, token_hash};
 use crate::http::rate_limit::ClientIp;
 use crate::http::scopes;
+use crate::http::timelines::feed_page;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -228,9 +229,7 @@ async fn statuses(
             page,
         )
         .await?;
-    let cursors: Vec<i64> = views.iter().map(|v| v.note.id.0).collect();
-    let views = visibility::visible(state.store.as_ref(), viewer, views).await?;
-    let statuses = present::statuses(&state, viewer, &views, "account").await?;
     let extra = if params.exclude_replies == Some(true) { "exclude_replies=true" } else { "" };
-    Ok(paged(&state, statuses, &format!("/api/v1/accounts/{}/statuses", author.id), extra, &cursors))
+    let path = format!("/api/v1/accounts/{}/statuses", author.id);
+    feed_page(&state, viewer, views, "account", &path, extra).await
 }

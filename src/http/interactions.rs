@@ -18,6 +18,7 @@ use crate::domain::visibility;
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{Auth, Input, PageParams, User, lenient_bool, paged};
 use crate::http::statuses::visible_note;
+use crate::http::timelines::statuses_page;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -132,27 +133,13 @@ async fn favourites(
 ) -> AppResult<Response> {
     user.require("read:favourites")?;
     let listed = state.store.list_favourites(user.account.id, params.page()?).await?;
-    listed_statuses(&state, &user, listed, "/api/v1/favourites").await
+    statuses_page(&state, Some(&user.account), listed, "account", "/api/v1/favourites", "").await
 }
 
 async fn bookmarks(State(state): State<AppState>, user: User, Query(params): Query<PageParams>) -> AppResult<Response> {
     user.require("read:bookmarks")?;
     let listed = state.store.list_collects(user.account.id, None, params.page()?).await?;
-    listed_statuses(&state, &user, listed, "/api/v1/bookmarks").await
-}
-
-/// A page of a list of notes (likes, collects), visible ones only, with the list's own cursors.
-async fn listed_statuses(
-    state: &AppState,
-    user: &User,
-    listed: Vec<pengyou_store::Listed<NoteView>>,
-    path: &str,
-) -> AppResult<Response> {
-    let cursors: Vec<i64> = listed.iter().map(|l| l.cursor).collect();
-    let views = listed.into_iter().map(|l| l.item).collect();
-    let views = visibility::visible(state.store.as_ref(), Some(&user.account), views).await?;
-    let statuses = present::statuses(state, Some(&user.account), &views, "account").await?;
-    Ok(paged(state, statuses, path, "", &cursors))
+    statuses_page(&state, Some(&user.account), listed, "account", "/api/v1/bookmarks", "").await
 }
 
 /// The most comments the Mastodon context view returns (clients page comments with the extension endpoint).
@@ -477,9 +464,6 @@ async fn board_notes(
     let viewer = auth.account();
     let board = visible_board(&state, &id, viewer).await?;
     let listed = state.store.list_collects(board.account_id, Some(board.id), params.page()?).await?;
-    let cursors: Vec<i64> = listed.iter().map(|l| l.cursor).collect();
-    let views = listed.into_iter().map(|l| l.item).collect();
-    let views = visibility::visible(state.store.as_ref(), viewer, views).await?;
-    let statuses = present::statuses(&state, viewer, &views, "account").await?;
-    Ok(paged(&state, statuses, &format!("/api/v1/pengyou/boards/{}/notes", board.id), "", &cursors))
+    let path = format!("/api/v1/pengyou/boards/{}/notes", board.id);
+    statuses_page(&state, viewer, listed, "account", &path, "").await
 }

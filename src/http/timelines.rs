@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use pengyou_store::{FeedFilter, NoteView, TagTrend, now_ms};
+use pengyou_store::{FeedFilter, Listed, NoteView, TagTrend, now_ms};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -20,7 +20,7 @@ use crate::domain::discover::{self, Reader};
 use crate::domain::visibility::{self, Audience};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{Auth, Input, PageParams, User, lenient_bool, paged};
-use crate::http::web::preferred_language;
+use crate::http::web::{encode, preferred_language};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -35,8 +35,26 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/markers", get(markers).post(set_markers))
 }
 
-/// Statuses for a page of notes: visible ones, shown through the reader's filters.
-async fn feed_page(
+/// A page of statuses answered with `Link` headers: the notes the reader may see,
+/// shown through their filters. Cursors are the list's own (note ids for feeds,
+/// row ids for likes and collects), taken before anything is left out.
+pub async fn statuses_page(
+    state: &AppState,
+    viewer: Option<&pengyou_store::Account>,
+    page: Vec<Listed<NoteView>>,
+    context: &str,
+    path: &str,
+    extra: &str,
+) -> AppResult<Response> {
+    let cursors: Vec<i64> = page.iter().map(|l| l.cursor).collect();
+    let views = page.into_iter().map(|l| l.item).collect();
+    let views = visibility::visible(state.store.as_ref(), viewer, views).await?;
+    let statuses = present::statuses(state, viewer, &views, context).await?;
+    Ok(paged(state, statuses, path, extra, &cursors))
+}
+
+/// A feed page, which pages by note id.
+pub async fn feed_page(
     state: &AppState,
     viewer: Option<&pengyou_store::Account>,
     views: Vec<NoteView>,
@@ -44,10 +62,8 @@ async fn feed_page(
     path: &str,
     extra: &str,
 ) -> AppResult<Response> {
-    let cursors: Vec<i64> = views.iter().map(|v| v.note.id.0).collect();
-    let views = visibility::visible(state.store.as_ref(), viewer, views).await?;
-    let statuses = present::statuses(state, viewer, &views, context).await?;
-    Ok(paged(state, statuses, path, extra, &cursors))
+    let page = views.into_iter().map(|view| Listed { cursor: view.note.id.0, item: view }).collect();
+    statuses_page(state, viewer, page, context, path, extra).await
 }
 
 async fn home(State(state): State<AppState>, user: User, Query(params): Query<PageParams>) -> AppResult<Response> {
@@ -92,12 +108,8 @@ async fn tag(
     }
     let filter = FeedFilter { viewer: viewer.map(|v| v.id) };
     let views = state.store.tag_feed(&name, filter, params.page.page()?).await?;
-    let path = format!("/api/v1/timelines/tag/{}", urlencoding(&name));
+    let path = format!("/api/v1/timelines/tag/{}", encode(&name));
     feed_page(&state, viewer, views, "public", &path, "").await
-}
-
-fn urlencoding(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 #[derive(Deserialize)]

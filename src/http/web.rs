@@ -151,7 +151,8 @@ pub fn safe_return_to(value: Option<&str>) -> String {
     }
 }
 
-fn encode(value: &str) -> String {
+/// Percent-encodes a value for a URL's query or path.
+pub fn encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
