@@ -74,20 +74,7 @@ impl Audience {
 
 /// Whether `viewer` may see one note. A comment is visible only where its note is.
 pub async fn can_view(store: &dyn Store, view: &NoteView, viewer: Option<&Account>) -> AppResult<bool> {
-    let audience = Audience::load(store, viewer, [view.author.id]).await?;
-    if !audience.can_view(&view.note, &view.author) {
-        return Ok(false);
-    }
-    match view.note.root_id {
-        Some(root) => match store.note_by_id(root).await? {
-            Some(root) => {
-                let audience = Audience::load(store, viewer, [root.author.id]).await?;
-                Ok(audience.can_view(&root.note, &root.author))
-            }
-            None => Ok(false),
-        },
-        None => Ok(true),
-    }
+    Ok(!visible(store, viewer, vec![view.clone()]).await?.is_empty())
 }
 
 /// The notes of a listing that `viewer` may see, in order: the one rule applied
