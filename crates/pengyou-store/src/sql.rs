@@ -688,6 +688,18 @@ pub fn in_order(others: &[AccountId], found: Vec<Relationship>) -> Vec<Relations
         .collect()
 }
 
+/// Puts each notification's note in place. Notifications about a deleted note are dropped.
+pub fn attach_notes(rows: Vec<(Notification, Option<i64>)>, notes: Vec<NoteView>) -> Vec<Notification> {
+    rows.into_iter()
+        .filter_map(|(mut notification, note)| {
+            if let Some(id) = note {
+                notification.note = Some(notes.iter().find(|v| v.note.id.0 == id)?.clone());
+            }
+            Some(notification)
+        })
+        .collect()
+}
+
 /// Puts each group's sample senders and note in place. Groups about a deleted note are dropped.
 pub fn assemble_groups(
     rows: Vec<(NotificationGroup, Option<i64>)>,

@@ -20,7 +20,7 @@ use tokio::sync::Mutex;
 use crate::model::*;
 use crate::sql::{
     self, ACCOUNT_COLUMNS, ACCOUNT_WIDTH, Arg, Args, NOTE_COLUMNS, NOTE_WIDTH, NOTIFICATION_SAMPLES, Query,
-    assemble_groups, in_order,
+    assemble_groups, attach_notes, in_order,
 };
 use crate::{Result, Store, StoreError, next_id};
 
@@ -496,17 +496,7 @@ fn notification_rows(conn: &Connection, query: &Query) -> Result<Vec<Notificatio
     }
     let ids: Vec<NoteId> = rows.iter().filter_map(|(_, note)| note.map(NoteId)).collect();
     let notes = if ids.is_empty() { Vec::new() } else { query_views(conn, &sql::notes_by_ids(&ids))? };
-    Ok(rows
-        .into_iter()
-        .filter_map(|(mut notification, note)| match note {
-            // A notification about a note that is gone is dropped with it.
-            Some(id) => {
-                notification.note = Some(notes.iter().find(|v| v.note.id.0 == id)?.clone());
-                Some(notification)
-            }
-            None => Some(notification),
-        })
-        .collect())
+    Ok(attach_notes(rows, notes))
 }
 
 #[async_trait]
