@@ -214,6 +214,18 @@ pub fn string_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<
     }))
 }
 
+/// A number of seconds, sent as a JSON number or a string (forms send strings).
+/// Blank or null is `Some(None)`; anything that is not a whole number is `None`.
+pub fn seconds(value: &Value) -> Option<Option<i64>> {
+    match value {
+        Value::Null => Some(None),
+        Value::String(s) if s.is_empty() => Some(None),
+        Value::String(s) => s.parse().ok().map(Some),
+        Value::Number(n) => n.as_i64().map(Some),
+        _ => None,
+    }
+}
+
 /// Mastodon's pagination parameters.
 #[derive(Debug, Default, Deserialize)]
 pub struct PageParams {

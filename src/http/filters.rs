@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::api::entities::FilterEntity;
 use crate::domain::validate::{self, ValidationError};
 use crate::error::{AppError, AppResult};
-use crate::http::extract::{Input, User, string_list};
+use crate::http::extract::{Input, User, seconds, string_list};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -71,16 +71,10 @@ fn action(value: Option<String>) -> AppResult<Option<String>> {
 
 /// `expires_in` seconds into an expiry time; blank or absent means never.
 fn expiry(value: &Option<Value>) -> AppResult<Option<Option<i64>>> {
-    let seconds = match value {
-        None => return Ok(None),
-        Some(Value::Null) => return Ok(Some(None)),
-        Some(Value::String(s)) if s.is_empty() => return Ok(Some(None)),
-        Some(Value::String(s)) => s.parse::<i64>().ok(),
-        Some(Value::Number(n)) => n.as_i64(),
-        Some(_) => None,
-    };
-    match seconds {
-        Some(s) if s > 0 => Ok(Some(Some(now_ms() + s.saturating_mul(1000)))),
+    let Some(value) = value else { return Ok(None) };
+    match seconds(value) {
+        Some(None) => Ok(Some(None)),
+        Some(Some(s)) if s > 0 => Ok(Some(Some(now_ms() + s.saturating_mul(1000)))),
         _ => Err(AppError::field(
             "expires_in",
             ValidationError::new("expires_in_invalid", "expires_in is a number of seconds"),

@@ -14,7 +14,7 @@ use crate::api::entities::{Account, RelationshipEntity, TagEntity};
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use crate::http::accounts::visible_account;
-use crate::http::extract::{Auth, Input, PageParams, User, lenient_bool, paged};
+use crate::http::extract::{Auth, Input, PageParams, User, lenient_bool, paged, seconds};
 use crate::http::interactions::visible_accounts;
 use crate::state::AppState;
 
@@ -46,12 +46,16 @@ async fn relationship(state: &AppState, viewer: AccountId, other: AccountId) -> 
 }
 
 /// The account an action targets: visible to the user, and not the user.
-async fn target(state: &AppState, id: &str, user: &User) -> AppResult<AccountId> {
+async fn target_account(state: &AppState, id: &str, user: &User) -> AppResult<pengyou_store::Account> {
     let account = visible_account(state, id, Some(&user.account)).await?;
     if account.id == user.account.id {
         return Err(AppError::BadRequest("self_action", "You cannot do that to yourself".into()));
     }
-    Ok(account.id)
+    Ok(account)
+}
+
+async fn target(state: &AppState, id: &str, user: &User) -> AppResult<AccountId> {
+    Ok(target_account(state, id, user).await?.id)
 }
 
 /// Follows at once, or sends a follow request to a locked account. Across a block, refused.
@@ -61,8 +65,8 @@ async fn follow(
     Path(id): Path<String>,
 ) -> AppResult<Json<RelationshipEntity>> {
     user.require("write:follows")?;
-    let target_id = target(&state, &id, &user).await?;
-    let target = state.store.account_by_id(target_id).await?.ok_or(AppError::NotFound)?;
+    let target = target_account(&state, &id, &user).await?;
+    let target_id = target.id;
     let relation = state.store.relationships(user.account.id, &[target_id]).await?.pop().unwrap_or_default();
     if relation.blocked_either_way() {
         return Err(AppError::Forbidden("blocked", "You cannot follow this account".into()));
@@ -121,16 +125,12 @@ async fn mute(
 ) -> AppResult<Json<RelationshipEntity>> {
     user.require("write:mutes")?;
     let target = target(&state, &id, &user).await?;
-    let duration = match &form.duration {
-        None | Some(serde_json::Value::Null) => 0,
-        Some(serde_json::Value::Number(n)) => n.as_i64().unwrap_or(-1),
-        Some(serde_json::Value::String(s)) if s.is_empty() => 0,
-        Some(serde_json::Value::String(s)) => s.parse().unwrap_or(-1),
-        Some(_) => -1,
+    let invalid = || AppError::BadRequest("invalid_duration", "duration is a number of seconds".into());
+    let duration = match form.duration.as_ref().map(seconds) {
+        None | Some(Some(None)) => 0,
+        Some(Some(Some(duration))) if duration >= 0 => duration,
+        Some(_) => return Err(invalid()),
     };
-    if duration < 0 {
-        return Err(AppError::BadRequest("invalid_duration", "duration is a number of seconds".into()));
-    }
     let expires_at = (duration > 0).then(|| now_ms() + duration.saturating_mul(1000));
     state.store.mute(user.account.id, target, form.notifications.unwrap_or(true), expires_at).await?;
     relationship(&state, user.account.id, target).await
