@@ -43,6 +43,7 @@ fn note(author: AccountId, body: String) -> NewNote {
         in_reply_to_id: None,
         tags: Vec::new(),
         mention_ids: Vec::new(),
+        media_ids: Vec::new(),
         idempotency_key: None,
     }
 }

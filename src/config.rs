@@ -67,8 +67,32 @@ pub struct Config {
     /// Share (0–1) of the discover feed given to notes in languages the reader does
     /// not read: the cross-border mix, shown with their translation.
     pub discover_cross_border_share: f64,
-    /// Process background jobs (fan-out, notifications) in this server process.
+    /// Process background jobs (fan-out, notifications, media) in this server process.
     pub run_jobs: bool,
+    /// Largest image upload, in bytes.
+    pub media_max_image_bytes: u64,
+    /// Largest video upload, in bytes.
+    pub media_max_video_bytes: u64,
+    /// Largest image, in megapixels (checked from the header, before decoding).
+    pub media_max_megapixels: u64,
+    /// Longest video, in seconds.
+    pub media_max_video_seconds: u64,
+    /// Longest side of an uploaded video, in pixels; output is at most 1920.
+    pub media_max_video_side: u32,
+    /// Time limit for transcoding one video, in seconds.
+    pub media_transcode_seconds: u64,
+    /// Media processed at once; default: the number of cores.
+    pub media_workers: Option<usize>,
+    /// The ffmpeg and ffprobe commands (name on PATH or path); video needs both.
+    pub ffmpeg: String,
+    pub ffprobe: String,
+    /// Store media in this S3-compatible bucket instead of `<data_dir>/media`.
+    pub media_s3_bucket: Option<String>,
+    /// The S3 endpoint URL (for S3-compatible services); default: AWS.
+    pub media_s3_endpoint: Option<String>,
+    pub media_s3_region: String,
+    pub media_s3_access_key_id: Option<String>,
+    pub media_s3_secret_access_key: Option<String>,
 }
 
 impl Default for Config {
@@ -93,6 +117,20 @@ impl Default for Config {
             view_flush_seconds: 5,
             discover_cross_border_share: 0.2,
             run_jobs: true,
+            media_max_image_bytes: 20 * 1024 * 1024,
+            media_max_video_bytes: 300 * 1024 * 1024,
+            media_max_megapixels: 50,
+            media_max_video_seconds: 900,
+            media_max_video_side: 4096,
+            media_transcode_seconds: 600,
+            media_workers: None,
+            ffmpeg: "ffmpeg".into(),
+            ffprobe: "ffprobe".into(),
+            media_s3_bucket: None,
+            media_s3_endpoint: None,
+            media_s3_region: "us-east-1".into(),
+            media_s3_access_key_id: None,
+            media_s3_secret_access_key: None,
         }
     }
 }

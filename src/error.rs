@@ -27,6 +27,12 @@ pub enum AppError {
     /// The request body is over the size limit: 413.
     #[error("payload too large")]
     TooLarge,
+    /// An uploaded file is over its size limit: 413 `file_too_large`.
+    #[error("{0}")]
+    FileTooLarge(String),
+    /// A byte range outside the file (the file's size is carried): 416.
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable(u64),
     /// Unknown, or not visible to this viewer (the two are indistinguishable on purpose): 404.
     #[error("not found")]
     NotFound,
@@ -67,7 +73,8 @@ impl AppError {
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(..) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooLarge | AppError::FileTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Overloaded | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::OAuth { status, .. } => *status,
@@ -83,6 +90,8 @@ impl AppError {
             AppError::Unauthorized => "unauthorized",
             AppError::NotFound => "not_found",
             AppError::TooLarge => "payload_too_large",
+            AppError::FileTooLarge(_) => "file_too_large",
+            AppError::RangeNotSatisfiable(_) => "range_not_satisfiable",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Overloaded => "overloaded",
             AppError::OAuth { code, .. } => code,
@@ -99,6 +108,8 @@ impl AppError {
             AppError::Unauthorized => "The access token is invalid".into(),
             AppError::NotFound => "Record not found".into(),
             AppError::TooLarge => "The request is too large".into(),
+            AppError::FileTooLarge(message) => message.clone(),
+            AppError::RangeNotSatisfiable(_) => "The requested range is outside the file".into(),
             AppError::RateLimited { .. } => "Too many requests".into(),
             AppError::Overloaded | AppError::Unavailable(_) => "The server is busy; try again shortly".into(),
             AppError::OAuth { description, .. } => description.clone(),
@@ -153,6 +164,7 @@ fn conflict_message(code: &str) -> &'static str {
     match code {
         "username_taken" => "That username is taken.",
         "email_taken" => "That e-mail address is already in use.",
+        "media_unavailable" => "One of the files can no longer be attached; upload it again.",
         _ => "That already exists.",
     }
 }
@@ -184,6 +196,11 @@ impl IntoResponse for AppError {
         };
         if let Some(seconds) = retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let AppError::RangeNotSatisfiable(size) = &self
+            && let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}"))
+        {
+            response.headers_mut().insert(header::CONTENT_RANGE, value);
         }
         if matches!(self, AppError::Unauthorized) {
             response.headers_mut().insert(

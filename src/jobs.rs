@@ -1,5 +1,6 @@
 //! Background work from the durable job queue in the database: notifications
-//! for new notes and comments, and fan-out into followers' home feeds.
+//! for new notes and comments, fan-out into followers' home feeds, and media
+//! (processing uploads, deleting the files of deleted notes and stale uploads).
 //!
 //! Jobs are enqueued in the same transaction as the write that causes them, so
 //! none is lost on a crash; a job whose worker dies is taken again when its
@@ -8,7 +9,10 @@
 
 use std::time::Duration;
 
-use pengyou_store::{AccountId, JOB_NOTE_CREATED, Job, NewNotification, NoteId, Visibility, now_ms};
+use pengyou_store::{
+    AccountId, JOB_MEDIA_PROCESS, JOB_MEDIA_PURGE, JOB_NOTE_CREATED, Job, MediaId, NewNotification, NoteId, Visibility,
+    now_ms,
+};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -27,6 +31,11 @@ const LEASE_MS: i64 = 60_000;
 const MAX_ATTEMPTS: i64 = 5;
 const CLAIM: u32 = 16;
 
+#[derive(Deserialize)]
+struct MediaPayload {
+    media_id: i64,
+}
+
 #[derive(Serialize, Deserialize)]
 struct NotePayload {
     note_id: i64,
@@ -34,12 +43,18 @@ struct NotePayload {
     after: Option<i64>,
 }
 
-/// Runs every job that is due now, until none is left; returns how many ran.
+/// The queue for slow media work, apart from `main` so a video never holds up fan-out.
+const MEDIA_QUEUE: &str = "media";
+const MAIN_QUEUE: &str = "main";
+/// How often each process looks for stale uploads to delete.
+const SWEEP_EVERY: Duration = Duration::from_secs(15 * 60);
+
+/// Runs every job that is due now on both queues, until none is left; returns how many ran.
 /// Tests call this to make background work happen at a known point.
 pub async fn run_pending(state: &AppState) -> AppResult<usize> {
     let mut done = 0;
     loop {
-        let ran = run_batch(state).await?;
+        let ran = run_batch(state, MAIN_QUEUE, CLAIM).await? + run_batch(state, MEDIA_QUEUE, 1).await?;
         if ran == 0 {
             return Ok(done);
         }
@@ -47,9 +62,14 @@ pub async fn run_pending(state: &AppState) -> AppResult<usize> {
     }
 }
 
-/// Claims and runs one batch of due jobs.
-async fn run_batch(state: &AppState) -> AppResult<usize> {
-    let jobs = state.store.claim_jobs(CLAIM, LEASE_MS).await?;
+/// A media job's lease: longer than the slowest transcode it may run.
+fn lease_for(state: &AppState, queue: &str) -> i64 {
+    if queue == MEDIA_QUEUE { (state.config.media_transcode_seconds as i64 + 120) * 1000 } else { LEASE_MS }
+}
+
+/// Claims and runs one batch of due jobs of a queue.
+async fn run_batch(state: &AppState, queue: &str, claim: u32) -> AppResult<usize> {
+    let jobs = state.store.claim_jobs(queue, claim, lease_for(state, queue)).await?;
     let count = jobs.len();
     for job in jobs {
         match run_job(state, &job).await {
@@ -66,6 +86,18 @@ async fn run_batch(state: &AppState) -> AppResult<usize> {
 
 #[tracing::instrument(skip_all, fields(job.id = job.id, job.kind = %job.kind))]
 async fn run_job(state: &AppState, job: &Job) -> AppResult<()> {
+    match job.kind.as_str() {
+        JOB_MEDIA_PROCESS => {
+            let payload: MediaPayload = serde_json::from_str(&job.payload)
+                .map_err(|e| AppError::Internal(format!("bad payload for job {}: {e}", job.id)))?;
+            return match state.store.media_by_id(MediaId(payload.media_id)).await? {
+                Some(media) => state.media.process_stored(state.store.as_ref(), &media).await,
+                None => Ok(()),
+            };
+        }
+        JOB_MEDIA_PURGE => return state.media.purge(state.store.as_ref()).await.map(drop),
+        _ => {}
+    }
     let payload: NotePayload = serde_json::from_str(&job.payload)
         .map_err(|e| AppError::Internal(format!("bad payload for job {}: {e}", job.id)))?;
     let note = NoteId(payload.note_id);
@@ -137,12 +169,41 @@ async fn fan_out(state: &AppState, note: NoteId, after: Option<AccountId>) -> Ap
 
 /// The worker loop: runs due jobs, then sleeps until woken by a new job, a
 /// second passes (jobs from other processes, retries), or shutdown.
-pub async fn work(state: AppState, mut shutdown: watch::Receiver<bool>) {
+pub async fn work(state: AppState, shutdown: watch::Receiver<bool>) {
+    work_queue(state, shutdown, MAIN_QUEUE, CLAIM).await;
+}
+
+/// Runs media jobs, as many at once as there are media workers, and sweeps
+/// stale uploads every quarter hour; stops when `shutdown` turns true.
+pub async fn work_media(state: AppState, shutdown: watch::Receiver<bool>) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..state.media.workers {
+        tasks.spawn(work_queue(state.clone(), shutdown.clone(), MEDIA_QUEUE, 1));
+    }
+    tasks.spawn(sweep_media(state.clone(), shutdown));
+    while tasks.join_next().await.is_some() {}
+}
+
+async fn sweep_media(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        match state.media.purge(state.store.as_ref()).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "deleted the files of stale or deleted media"),
+            Err(error) => tracing::warn!(%error, "media sweep failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(SWEEP_EVERY) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+async fn work_queue(state: AppState, mut shutdown: watch::Receiver<bool>, queue: &'static str, claim: u32) {
     loop {
         if *shutdown.borrow() {
             return;
         }
-        let ran = match run_batch(&state).await {
+        let ran = match run_batch(&state, queue, claim).await {
             Ok(ran) => ran,
             Err(error) => {
                 tracing::error!(%error, "job queue unavailable");

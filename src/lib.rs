@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod media;
 pub mod server;
 pub mod state;
 pub mod urls;

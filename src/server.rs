@@ -20,7 +20,7 @@ pub async fn build_state(config: Config) -> Result<AppState, String> {
     let store: Arc<dyn Store> = pengyou_store::open(&url)
         .await
         .map_err(|e| format!("cannot open database {}: {e}", crate::config::redact_url(&url)))?;
-    Ok(AppState::new(store, config, http::metrics_handle()))
+    AppState::new(store, config, http::metrics_handle()).map_err(|e| format!("cannot start: {e}"))
 }
 
 /// Serves until a shutdown signal, then finishes in-flight requests.
@@ -32,10 +32,12 @@ pub async fn serve(config: Config) -> Result<(), String> {
         listen = %listen,
         public_url = %state.base_url,
         database = state.store.backend(),
+        media = %state.media.storage.description,
         "pengyou is serving"
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = state.config.run_jobs.then(|| tokio::spawn(jobs::work(state.clone(), stopped.clone())));
+    let media_workers = state.config.run_jobs.then(|| tokio::spawn(jobs::work_media(state.clone(), stopped.clone())));
     let views = tokio::spawn(jobs::flush_views(state.clone(), stopped));
     axum::serve(listener, http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
@@ -46,6 +48,9 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let _ = views.await;
     if let Some(worker) = worker {
         let _ = worker.await;
+    }
+    if let Some(media_workers) = media_workers {
+        let _ = media_workers.await;
     }
     tracing::info!("pengyou stopped");
     Ok(())

@@ -13,6 +13,7 @@ use crate::domain::password::PasswordHasher;
 use crate::domain::views::ViewCounter;
 use crate::error::AppResult;
 use crate::http::rate_limit::RateLimiter;
+use crate::media::MediaService;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -31,12 +32,15 @@ pub struct AppState {
     /// Discover candidates and trending tags, shared by all readers for a short while.
     pub discover: Arc<Cached<Vec<NoteView>>>,
     pub trending_tags: Arc<Cached<Vec<TagTrend>>>,
+    /// Uploads, processing, storage and signed URLs.
+    pub media: Arc<MediaService>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, config: Config, metrics: Option<PrometheusHandle>) -> Self {
+    pub fn new(store: Arc<dyn Store>, config: Config, metrics: Option<PrometheusHandle>) -> AppResult<Self> {
         let hasher = PasswordHasher::new(config.password_workers(), config.password_queue);
-        AppState {
+        let media = Arc::new(MediaService::new(&config)?);
+        Ok(AppState {
             store,
             base_url: config.base_url().into(),
             config: Arc::new(config),
@@ -47,7 +51,8 @@ impl AppState {
             jobs_wake: Arc::default(),
             discover: Arc::new(Cached::new(Duration::from_secs(30))),
             trending_tags: Arc::new(Cached::new(Duration::from_secs(300))),
-        }
+            media,
+        })
     }
 }
 

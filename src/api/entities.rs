@@ -171,7 +171,7 @@ pub struct Status {
     pub visibility: &'static str,
     pub sensitive: bool,
     pub spoiler_text: String,
-    pub media_attachments: Vec<()>,
+    pub media_attachments: Vec<MediaAttachment>,
     pub application: Option<()>,
     pub mentions: Vec<Mention>,
     pub tags: Vec<Tag>,
@@ -197,6 +197,127 @@ pub struct Status {
     /// pengyou: the note's title (RedNote notes have one; Mastodon statuses do not).
     pub title: Option<String>,
     pub pengyou: StatusExtension,
+}
+
+/// Mastodon's `MediaAttachment`, with pengyou's JPEG fallbacks and subtitle tracks.
+#[derive(Clone, Debug, Serialize)]
+pub struct MediaAttachment {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The display size (WebP), the animation, or the video; `None` while processing.
+    pub url: Option<String>,
+    /// The card size (WebP).
+    pub preview_url: Option<String>,
+    pub remote_url: Option<String>,
+    pub preview_remote_url: Option<String>,
+    pub text_url: Option<String>,
+    pub meta: serde_json::Value,
+    pub description: Option<String>,
+    pub blurhash: Option<String>,
+    pub pengyou: MediaExtension,
+}
+
+/// pengyou's additions to a media attachment.
+#[derive(Clone, Debug, Serialize)]
+pub struct MediaExtension {
+    /// processing, ready or failed.
+    pub state: &'static str,
+    pub jpeg_url: Option<String>,
+    pub jpeg_preview_url: Option<String>,
+    pub subtitles: Vec<SubtitleTrack>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SubtitleTrack {
+    pub language: String,
+    pub url: String,
+}
+
+fn size_json(size: crate::media::Size) -> serde_json::Value {
+    let aspect = if size.height == 0 { 1.0 } else { f64::from(size.width) / f64::from(size.height) };
+    serde_json::json!({
+        "width": size.width,
+        "height": size.height,
+        "size": format!("{}x{}", size.width, size.height),
+        "aspect": aspect,
+    })
+}
+
+impl MediaAttachment {
+    /// The attachment with URLs under `base`; with a signer, URLs carry a
+    /// signature so that readers of a non-public note can load the files.
+    pub fn new(base: &str, media: &pengyou_store::Media, signer: Option<&crate::media::Signer>) -> Self {
+        use crate::media::picture::names;
+        let meta = crate::media::MediaMeta::parse(&media.meta);
+        let ready = media.state == pengyou_store::MediaState::Ready;
+        let query = signer.map(|s| s.query(&media.storage_key));
+        let url = |file: &str| -> Option<String> {
+            ready.then(|| match &query {
+                Some(query) => format!("{base}/media/{}/{file}?{query}", media.storage_key),
+                None => format!("{base}/media/{}/{file}", media.storage_key),
+            })
+        };
+        let main = match media.kind {
+            pengyou_store::MediaKind::Video => url(crate::media::VIDEO_FILE),
+            pengyou_store::MediaKind::Gifv => url(names::ANIMATION),
+            pengyou_store::MediaKind::Image => url(names::DISPLAY_WEBP),
+        };
+        let mut meta_json = serde_json::json!({
+            "focus": { "x": media.focus.0, "y": media.focus.1 },
+        });
+        if ready {
+            let mut original = size_json(meta.original);
+            if let Some(duration) = meta.duration {
+                original["duration"] = serde_json::json!(duration);
+                original["length"] = serde_json::json!(format_length(duration));
+                original["frame_rate"] = serde_json::json!(format!("{:.0}/1", meta.fps.unwrap_or(0.0)));
+            }
+            meta_json["original"] = original;
+            if let Some(small) = meta.small {
+                meta_json["small"] = size_json(small);
+            }
+            if let Some(duration) = meta.duration {
+                meta_json["length"] = serde_json::json!(format_length(duration));
+                meta_json["duration"] = serde_json::json!(duration);
+                meta_json["audio_channels"] =
+                    serde_json::json!(if meta.audio == Some(true) { "stereo" } else { "none" });
+            }
+        }
+        MediaAttachment {
+            id: media.id.to_string(),
+            kind: media.kind.as_str(),
+            url: main,
+            preview_url: url(names::SMALL_WEBP),
+            remote_url: None,
+            preview_remote_url: None,
+            text_url: None,
+            meta: meta_json,
+            description: (!media.description.is_empty()).then(|| media.description.clone()),
+            blurhash: media.blurhash.clone(),
+            pengyou: MediaExtension {
+                state: media.state.as_str(),
+                jpeg_url: url(names::DISPLAY_JPEG),
+                jpeg_preview_url: url(names::SMALL_JPEG),
+                subtitles: media
+                    .subtitles
+                    .iter()
+                    .filter_map(|(language, file)| {
+                        url(file).map(|url| SubtitleTrack { language: language.clone(), url })
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+/// `h:mm:ss.ss`, as Mastodon writes a video's length.
+fn format_length(seconds: f64) -> String {
+    let whole = seconds.max(0.0);
+    let hours = (whole / 3600.0).floor();
+    let minutes = ((whole - hours * 3600.0) / 60.0).floor();
+    let rest = whole - hours * 3600.0 - minutes * 60.0;
+    format!("{hours:.0}:{minutes:02.0}:{rest:05.2}")
 }
 
 /// pengyou's additions to a status.
@@ -332,7 +453,7 @@ pub struct StatusEdit {
     pub sensitive: bool,
     pub created_at: String,
     pub account: Account,
-    pub media_attachments: Vec<()>,
+    pub media_attachments: Vec<MediaAttachment>,
     pub emojis: Vec<()>,
     pub title: Option<String>,
     pub language: Option<String>,

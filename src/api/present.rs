@@ -4,11 +4,12 @@
 
 use std::collections::HashMap;
 
-use pengyou_store::{Account, NoteView};
+use pengyou_store::{Account, NoteView, Visibility};
 
-use crate::api::entities::{FilterEntity, FilterResult, Status};
+use crate::api::entities::{FilterEntity, FilterResult, MediaAttachment, Status};
 use crate::domain::filters;
 use crate::error::AppResult;
+use crate::media::Signer;
 use crate::state::AppState;
 
 /// Statuses for `views`, in order, with hidden-by-filter notes left out.
@@ -19,8 +20,9 @@ pub async fn statuses(
     views: &[NoteView],
     context: &str,
 ) -> AppResult<Vec<Status>> {
+    let signer = state.media.signer(state.store.as_ref()).await?;
     let Some(viewer) = viewer else {
-        return Ok(views.iter().map(|v| plain(state, v)).collect());
+        return Ok(views.iter().map(|v| plain(state, v, &signer)).collect());
     };
     let ids: Vec<_> = views.iter().map(|v| v.note.id).collect();
     let interactions: HashMap<_, _> =
@@ -33,7 +35,7 @@ pub async fn statuses(
         if matched.iter().any(|m| m.filter.action == "hide") {
             continue;
         }
-        let mut status = plain(state, view);
+        let mut status = plain(state, view, &signer);
         if let Some(interaction) = interactions.get(&view.note.id) {
             status.favourited = interaction.favourited;
             status.bookmarked = interaction.board_id.is_some();
@@ -55,12 +57,22 @@ pub async fn statuses(
 /// One status as the reader sees it; a filter never hides a note opened on purpose.
 pub async fn status(state: &AppState, viewer: Option<&Account>, view: &NoteView) -> AppResult<Status> {
     let mut shown = statuses(state, viewer, std::slice::from_ref(view), "thread").await?;
-    Ok(shown.pop().unwrap_or_else(|| plain(state, view)))
+    match shown.pop() {
+        Some(status) => Ok(status),
+        None => Ok(plain(state, view, &state.media.signer(state.store.as_ref()).await?)),
+    }
 }
 
-/// The status without reader-specific state, with pending views added.
-fn plain(state: &AppState, view: &NoteView) -> Status {
+/// The status without reader-specific state, with pending views added and its
+/// media attached (signed unless the note is a public or unlisted top-level note).
+pub fn plain(state: &AppState, view: &NoteView, signer: &Signer) -> Status {
     let mut status = Status::new(&state.base_url, view);
     status.pengyou.views_count += state.views.pending(view.note.id);
+    let open = view.note.root_id.is_none()
+        && matches!(view.note.visibility, Visibility::Public | Visibility::Unlisted)
+        && !view.author.suspended;
+    let signer = (!open).then_some(signer);
+    status.media_attachments =
+        view.note.media.iter().map(|m| MediaAttachment::new(&state.base_url, m, signer)).collect();
     status
 }

@@ -138,6 +138,7 @@ mod tests {
                 edited_at: None,
                 tags: Vec::new(),
                 mentions: Vec::new(),
+                media: Vec::new(),
             },
             author: Account {
                 id: Default::default(),

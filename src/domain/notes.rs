@@ -16,6 +16,8 @@ pub struct NoteInput {
     pub body: String,
     pub spoiler_text: Option<String>,
     pub sensitive: bool,
+    /// A note with photos or a video may have no text.
+    pub has_media: bool,
     pub language: Option<String>,
 }
 
@@ -43,7 +45,11 @@ impl LinkTarget for SiteLinks<'_> {
 /// `NoteUpdate`: used as is for an edit, and as the content of a new note.
 pub async fn compose(state: &AppState, input: NoteInput) -> AppResult<NoteUpdate> {
     let title = validate::note_title(input.title.as_deref()).map_err(|e| AppError::field("title", e))?;
-    let body = validate::note_body(&input.body).map_err(|e| AppError::field("status", e))?;
+    let body = if input.has_media && input.body.trim().is_empty() {
+        String::new()
+    } else {
+        validate::note_body(&input.body).map_err(|e| AppError::field("status", e))?
+    };
     let spoiler_text = validate::spoiler_text(input.spoiler_text.as_deref().unwrap_or_default())
         .map_err(|e| AppError::field("spoiler_text", e))?;
     let segments = text::parse(&body);

@@ -113,6 +113,11 @@ fn bounded(value: &str, max: usize, code: &'static str, what: &str) -> Result<St
     Ok(value.to_owned())
 }
 
+/// Alt text for a photo or video (0–1,500 graphemes).
+pub fn media_description(value: &str) -> Result<String, ValidationError> {
+    bounded(value, 1_500, "description_too_long", "A description")
+}
+
 /// A display name (0–30 graphemes, one line).
 pub fn display_name(value: &str) -> Result<String, ValidationError> {
     let value = bounded(value, MAX_DISPLAY_NAME, "display_name_too_long", "A display name")?;

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod filters;
 pub mod instance;
 pub mod interactions;
+pub mod media;
 pub mod notifications;
 pub mod oauth;
 pub mod rate_limit;
@@ -36,6 +37,7 @@ use crate::state::AppState;
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
+    let max_upload = state.config.media_max_video_bytes.max(state.config.media_max_image_bytes);
     Router::new()
         .merge(web::router())
         .merge(oauth::router())
@@ -47,9 +49,10 @@ pub fn router(state: AppState) -> Router {
         .merge(notifications::router())
         .merge(filters::router())
         .merge(instance::router())
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .merge(media::router(max_upload))
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn(record_metrics))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| AppError::Internal("handler panicked".into()).into_response()))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

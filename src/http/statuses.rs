@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use pengyou_store::{NewNote, NoteId, NoteView, Visibility};
+use pengyou_store::{MediaId, MediaKind, MediaState, NewNote, NoteId, NoteView, Visibility};
 use serde::Deserialize;
 
 use crate::api::entities::{Status, StatusEdit, StatusSource};
@@ -54,6 +54,50 @@ pub async fn visible_note(state: &AppState, id: &str, viewer: Option<&pengyou_st
     if can_view(state.store.as_ref(), &view, viewer).await? { Ok(view) } else { Err(AppError::NotFound) }
 }
 
+/// The uploads named in `media_ids`, checked: the author's own, finished, not
+/// attached elsewhere, and a note's mix (1–18 images, or one video; a comment: one image).
+async fn attachable_media(state: &AppState, user: &User, ids: &[String], comment: bool) -> AppResult<Vec<MediaId>> {
+    let refuse = |code: &'static str, message: &str| {
+        AppError::field("media_ids", ValidationError::new(code, message.to_owned()))
+    };
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids.iter().filter(|id| !id.is_empty()) {
+        let id: MediaId = id.parse().map_err(|_| refuse("media_not_found", "One of the files was not found."))?;
+        if found.iter().any(|m: &pengyou_store::Media| m.id == id) {
+            return Err(refuse("media_duplicate", "The same file is attached twice."));
+        }
+        let media = match state.store.media_by_id(id).await? {
+            Some(media) if media.account_id == user.account.id => media,
+            _ => return Err(refuse("media_not_found", "One of the files was not found.")),
+        };
+        match media.state {
+            MediaState::Processing => {
+                return Err(refuse("media_processing", "A file is still being processed; try again in a moment."));
+            }
+            MediaState::Failed => return Err(refuse("media_unreadable", "A file could not be processed; remove it.")),
+            MediaState::Ready => {}
+        }
+        if media.note_id.is_some() {
+            return Err(refuse("media_attached", "A file is already attached to another note."));
+        }
+        found.push(media);
+    }
+    let videos = found.iter().filter(|m| m.kind == MediaKind::Video).count();
+    if comment && (found.len() > 1 || videos > 0) {
+        return Err(refuse("too_many_media", "A comment can carry one photo."));
+    }
+    if videos > 0 && found.len() > 1 {
+        return Err(refuse("media_mixed", "A note has either photos or one video, not both."));
+    }
+    if found.len() > MAX_NOTE_IMAGES {
+        return Err(refuse("too_many_media", "A note can carry at most 18 photos."));
+    }
+    Ok(found.into_iter().map(|m| m.id).collect())
+}
+
+/// Photos one note may carry.
+pub const MAX_NOTE_IMAGES: usize = 18;
+
 fn unsupported(field: &'static str, message: &str) -> AppError {
     AppError::field(field, ValidationError::new("unsupported", message.to_owned()))
 }
@@ -66,9 +110,6 @@ async fn create(
     Input(form): Input<StatusForm>,
 ) -> AppResult<Response> {
     user.require("write:statuses")?;
-    if form.media_ids.as_ref().is_some_and(|ids| !ids.is_empty()) {
-        return Err(unsupported("media_ids", "This server does not accept media attachments yet."));
-    }
     if form.poll.is_some() {
         return Err(unsupported("poll", "Polls are not supported."));
     }
@@ -105,6 +146,9 @@ async fn create(
         }
         None => None,
     };
+    let media_ids =
+        attachable_media(&state, &user, form.media_ids.as_deref().unwrap_or_default(), in_reply_to_id.is_some())
+            .await?;
     let composed = compose(
         &state,
         NoteInput {
@@ -113,6 +157,7 @@ async fn create(
             spoiler_text: form.spoiler_text,
             sensitive: form.sensitive.unwrap_or(false),
             language: form.language,
+            has_media: !media_ids.is_empty(),
         },
     )
     .await?;
@@ -130,6 +175,7 @@ async fn create(
             in_reply_to_id,
             tags: composed.tags,
             mention_ids: composed.mention_ids,
+            media_ids,
             idempotency_key,
         })
         .await?;
@@ -176,8 +222,10 @@ async fn edit(
 ) -> AppResult<Json<Status>> {
     user.require("write:statuses")?;
     let view = own_note(&state, &id, &user).await?;
-    if form.media_ids.as_ref().is_some_and(|ids| !ids.is_empty()) {
-        return Err(unsupported("media_ids", "This server does not accept media attachments yet."));
+    // Clients send the current media_ids with every edit; changing them is not supported yet.
+    let current: Vec<String> = view.note.media.iter().map(|m| m.id.to_string()).collect();
+    if form.media_ids.as_ref().is_some_and(|ids| *ids != current) {
+        return Err(unsupported("media_ids", "A note's photos and video cannot be changed after posting yet."));
     }
     let note = view.note;
     let composed = compose(
@@ -189,6 +237,7 @@ async fn edit(
             spoiler_text: Some(form.spoiler_text.unwrap_or(note.spoiler_text)),
             sensitive: form.sensitive.unwrap_or(note.sensitive),
             language: form.language.or(note.language),
+            has_media: !note.media.is_empty(),
         },
     )
     .await?;
@@ -201,6 +250,8 @@ async fn remove(State(state): State<AppState>, user: User, Path(id): Path<String
     let view = own_note(&state, &id, &user).await?;
     state.store.delete_note(view.note.id).await?;
     tracing::info!(note.id = %view.note.id, "note deleted");
+    // Its files are deleted by a job.
+    state.jobs_wake.notify_one();
     // Mastodon answers a delete with the status and its source text, for "delete and redraft".
     let mut status = Status::new(&state.base_url, &view);
     status.text = Some(view.note.body);

@@ -3,7 +3,9 @@
 
 mod api;
 mod durability;
+mod media;
 mod oauth;
+mod s3;
 mod social;
 mod store;
 mod support;

@@ -43,6 +43,7 @@ fn new_note(author: AccountId, body: &str) -> NewNote {
         in_reply_to_id: None,
         tags: Vec::new(),
         mention_ids: Vec::new(),
+        media_ids: Vec::new(),
         idempotency_key: None,
     }
 }
@@ -311,19 +312,19 @@ async fn job_queue_leases_retries_and_buries(app: &TestApp) {
     let later = store.enqueue_job("test", "{}", now + 60_000).await.unwrap();
     let due = store.enqueue_job("test", "{\"n\":1}", now).await.unwrap();
     assert_eq!(store.pending_jobs().await.unwrap(), 3);
-    let claimed = store.claim_jobs(10, 60_000).await.unwrap();
+    let claimed = store.claim_jobs("main", 10, 60_000).await.unwrap();
     assert_eq!(claimed.len(), 2, "the future job waits");
     assert_eq!(claimed[0].kind, JOB_NOTE_CREATED);
     assert!(claimed.iter().all(|j| j.attempts == 1 && j.id != later));
-    assert!(store.claim_jobs(10, 60_000).await.unwrap().is_empty(), "leased jobs are not handed out twice");
+    assert!(store.claim_jobs("main", 10, 60_000).await.unwrap().is_empty(), "leased jobs are not handed out twice");
     store.complete_job(claimed[0].id).await.unwrap();
     store.fail_job(due, "boom", Some(now - 1)).await.unwrap();
-    let retried = store.claim_jobs(10, 1).await.unwrap();
+    let retried = store.claim_jobs("main", 10, 1).await.unwrap();
     assert_eq!(retried.len(), 1);
     assert_eq!(retried[0].attempts, 2);
     // A lease that runs out (a dead worker) lets the job be taken again.
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let again = store.claim_jobs(10, 60_000).await.unwrap();
+    let again = store.claim_jobs("main", 10, 60_000).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].attempts, 3);
     store.fail_job(due, "gave up", None).await.unwrap();

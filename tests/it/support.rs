@@ -86,6 +86,7 @@ pub struct TestResponse {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
+    pub bytes: Vec<u8>,
 }
 
 impl TestResponse {
@@ -127,7 +128,7 @@ pub struct RequestBuilder<'a> {
     method: Method,
     path: String,
     headers: Vec<(String, String)>,
-    body: Option<(String, &'static str)>,
+    body: Option<(Vec<u8>, String)>,
 }
 
 impl RequestBuilder<'_> {
@@ -151,17 +152,43 @@ impl RequestBuilder<'_> {
 
     pub fn form(mut self, pairs: &[(&str, &str)]) -> Self {
         let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
-        self.body = Some((body, "application/x-www-form-urlencoded"));
+        self.body = Some((body.into_bytes(), "application/x-www-form-urlencoded".into()));
         self
     }
 
     pub fn json(mut self, value: Value) -> Self {
-        self.body = Some((value.to_string(), "application/json"));
+        self.body = Some((value.to_string().into_bytes(), "application/json".into()));
         self
     }
 
     pub fn raw(mut self, body: &str, content_type: &'static str) -> Self {
-        self.body = Some((body.to_owned(), content_type));
+        self.body = Some((body.as_bytes().to_vec(), content_type.into()));
+        self
+    }
+
+    /// A `multipart/form-data` body: text fields, then one file part (name, file name, type, bytes).
+    pub fn multipart(mut self, fields: &[(&str, &str)], file: Option<(&str, &str, &str, &[u8])>) -> Self {
+        let boundary = "pengyou-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        if let Some((name, filename, content_type, bytes)) = file {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\n\
+                     Content-Type: {content_type}\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        self.body = Some((body, format!("multipart/form-data; boundary={boundary}")));
         self
     }
 
@@ -172,7 +199,7 @@ impl RequestBuilder<'_> {
         }
         let body = match self.body {
             Some((body, content_type)) => {
-                request = request.header(header::CONTENT_TYPE, content_type);
+                request = request.header(header::CONTENT_TYPE, content_type.as_str());
                 Body::from(body)
             }
             None => Body::empty(),
@@ -181,7 +208,7 @@ impl RequestBuilder<'_> {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        TestResponse { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        TestResponse { status, headers, body: String::from_utf8_lossy(&bytes).into_owned(), bytes: bytes.to_vec() }
     }
 }
 

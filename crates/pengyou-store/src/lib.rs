@@ -19,7 +19,7 @@ pub use error::StoreError;
 pub use id::next_id;
 pub use model::*;
 pub use postgres::PostgresStore;
-pub use sql::JOB_NOTE_CREATED;
+pub use sql::{JOB_MEDIA_PROCESS, JOB_MEDIA_PURGE, JOB_NOTE_CREATED};
 pub use sqlite::SqliteStore;
 
 /// A store result.
@@ -226,12 +226,30 @@ pub trait Store: Send + Sync + 'static {
     async fn enqueue_job(&self, kind: &str, payload: &str, run_at: i64) -> Result<i64>;
     /// Takes up to `limit` due jobs for `lease_ms`; a job whose lease runs out
     /// (its worker died) is taken again. Safe with several processes.
-    async fn claim_jobs(&self, limit: u32, lease_ms: i64) -> Result<Vec<Job>>;
+    async fn claim_jobs(&self, queue: &str, limit: u32, lease_ms: i64) -> Result<Vec<Job>>;
     async fn complete_job(&self, id: i64) -> Result<()>;
     /// Puts a failed job back for `retry_at`, or marks it failed for good when `retry_at` is `None`.
     async fn fail_job(&self, id: i64, error: &str, retry_at: Option<i64>) -> Result<()>;
     /// Jobs waiting or running (failed ones excluded).
     async fn pending_jobs(&self) -> Result<i64>;
+
+    // ---- media ----
+    /// Records an upload; a `Processing` one gets its `media_process` job in the same transaction.
+    async fn create_media(&self, new: NewMedia) -> Result<Media>;
+    async fn media_by_id(&self, id: MediaId) -> Result<Option<Media>>;
+    async fn media_by_key(&self, key: &str) -> Result<Option<Media>>;
+    /// Changes the description and/or focal point.
+    async fn update_media(&self, id: MediaId, description: Option<String>, focus: Option<(f64, f64)>) -> Result<Media>;
+    /// Records the outcome of background processing.
+    async fn finish_media(&self, id: MediaId, result: MediaResult) -> Result<()>;
+    /// Sets (`Some(file)`) or removes a language's subtitle track; returns the file it replaced.
+    async fn set_subtitle(&self, id: MediaId, language: &str, file: Option<String>) -> Result<Option<String>>;
+    /// Media whose files are due for deletion (see the SQL for the rule), oldest first.
+    async fn expired_media(&self, unattached_before: i64, limit: u32) -> Result<Vec<Media>>;
+    /// Forgets a media row once its files are gone.
+    async fn delete_media(&self, id: MediaId) -> Result<()>;
+    /// A random secret shared by every app node, made on first use.
+    async fn server_secret(&self, name: &str, fresh: &str) -> Result<String>;
 }
 
 /// Opens the store a database URL names, running migrations first.

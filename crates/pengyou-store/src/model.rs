@@ -34,6 +34,10 @@ id_type!(
     AccountId
 );
 id_type!(
+    /// An uploaded photo or video's id.
+    MediaId
+);
+id_type!(
     /// A note's (or comment's) id.
     NoteId
 );
@@ -252,6 +256,8 @@ pub struct Note {
     /// Normalised (lower-case) tag names, in order of first appearance.
     pub tags: Vec<String>,
     pub mentions: Vec<MentionRef>,
+    /// Photos or the video, in the author's order.
+    pub media: Vec<Media>,
 }
 
 /// A note with its author, as every read path needs both.
@@ -275,6 +281,8 @@ pub struct NewNote {
     pub in_reply_to_id: Option<NoteId>,
     pub tags: Vec<String>,
     pub mention_ids: Vec<AccountId>,
+    /// The author's finished, unattached uploads, in display order.
+    pub media_ids: Vec<MediaId>,
     pub idempotency_key: Option<String>,
 }
 
@@ -573,4 +581,110 @@ pub struct TagDay {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FeedFilter {
     pub viewer: Option<AccountId>,
+}
+
+/// What an upload is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaKind {
+    Image,
+    /// An animated GIF (kept animated).
+    Gifv,
+    Video,
+}
+
+impl MediaKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaKind::Image => "image",
+            MediaKind::Gifv => "gifv",
+            MediaKind::Video => "video",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "image" => Some(MediaKind::Image),
+            "gifv" => Some(MediaKind::Gifv),
+            "video" => Some(MediaKind::Video),
+            _ => None,
+        }
+    }
+}
+
+/// Where an upload is in its processing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaState {
+    Processing,
+    Ready,
+    Failed,
+}
+
+impl MediaState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaState::Processing => "processing",
+            MediaState::Ready => "ready",
+            MediaState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Self {
+        match value {
+            "ready" => MediaState::Ready,
+            "processing" => MediaState::Processing,
+            _ => MediaState::Failed,
+        }
+    }
+}
+
+/// An uploaded photo or video. Its files live in object storage under
+/// `storage_key`; `meta` (sizes, duration) is JSON the application writes and reads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Media {
+    pub id: MediaId,
+    pub account_id: AccountId,
+    pub note_id: Option<NoteId>,
+    pub position: i64,
+    pub kind: MediaKind,
+    pub state: MediaState,
+    /// The stable error code when processing failed.
+    pub error: Option<String>,
+    pub storage_key: String,
+    pub description: String,
+    pub focus: (f64, f64),
+    pub meta: String,
+    /// Subtitle tracks: (language, file name under the storage key).
+    pub subtitles: Vec<(String, String)>,
+    pub blurhash: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// An upload to record.
+#[derive(Clone, Debug)]
+pub struct NewMedia {
+    pub account_id: AccountId,
+    pub kind: MediaKind,
+    /// `Processing` also enqueues a `media_process` job in the same transaction.
+    pub state: MediaState,
+    pub storage_key: String,
+    pub description: String,
+    pub focus: (f64, f64),
+    pub meta: String,
+    pub blurhash: Option<String>,
+}
+
+/// Processing's outcome.
+#[derive(Clone, Debug)]
+pub struct MediaResult {
+    pub state: MediaState,
+    pub kind: MediaKind,
+    pub error: Option<String>,
+    pub meta: String,
+    pub blurhash: Option<String>,
+}
+
+/// Which queue a job kind belongs to: media work is slow and runs apart.
+pub fn job_queue(kind: &str) -> &'static str {
+    if kind.starts_with("media_") { "media" } else { "main" }
 }

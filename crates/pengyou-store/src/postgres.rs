@@ -9,14 +9,15 @@ use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row, Transaction};
 
 use crate::model::*;
 use crate::sql::{
-    self, ACCOUNT_COLUMNS, ACCOUNT_WIDTH, Arg, Args, NOTE_COLUMNS, NOTE_WIDTH, NOTIFICATION_SAMPLES, Query,
-    assemble_groups, attach_notes, in_order,
+    self, ACCOUNT_COLUMNS, ACCOUNT_WIDTH, Arg, Args, MEDIA_COLUMNS, NOTE_COLUMNS, NOTE_WIDTH, NOTIFICATION_SAMPLES,
+    Query, assemble_groups, attach_notes, in_order,
 };
 use crate::{Result, Store, StoreError, next_id};
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_social.sql")),
+    (3, include_str!("../migrations/postgres/0003_media.sql")),
 ];
 
 const APP_COLUMNS: &str =
@@ -117,7 +118,36 @@ fn note_from_row(row: &PgRow) -> sqlx::Result<Note> {
         pinned_comment_id: row.try_get::<Option<i64>, _>(18)?.map(NoteId),
         tags: Vec::new(),
         mentions: Vec::new(),
+        media: Vec::new(),
     })
+}
+
+fn media_from_row(row: &PgRow) -> sqlx::Result<Media> {
+    let kind: String = row.try_get(4)?;
+    let state: String = row.try_get(5)?;
+    Ok(Media {
+        id: MediaId(row.try_get(0)?),
+        account_id: AccountId(row.try_get(1)?),
+        note_id: row.try_get::<Option<i64>, _>(2)?.map(NoteId),
+        position: row.try_get(3)?,
+        kind: MediaKind::parse(&kind).unwrap_or(MediaKind::Image),
+        state: MediaState::parse(&state),
+        error: row.try_get(6)?,
+        storage_key: row.try_get(7)?,
+        description: row.try_get(8)?,
+        focus: (row.try_get(9)?, row.try_get(10)?),
+        meta: row.try_get(11)?,
+        subtitles: sql::parse_subtitles(&row.try_get::<String, _>(12)?),
+        blurhash: row.try_get(13)?,
+        created_at: row.try_get(14)?,
+        updated_at: row.try_get(15)?,
+    })
+}
+
+async fn media_where(conn: &mut PgConnection, clause: &str, args: &[Arg]) -> Result<Vec<Media>> {
+    let sql = format!("SELECT {MEDIA_COLUMNS} FROM media m {clause}");
+    let rows = bound(&sql, args).fetch_all(&mut *conn).await?;
+    Ok(rows.iter().map(media_from_row).collect::<sqlx::Result<Vec<_>>>()?)
 }
 
 fn app_from_row(row: &PgRow, at: usize) -> sqlx::Result<App> {
@@ -168,6 +198,14 @@ async fn attach_tags_and_mentions(conn: &mut PgConnection, views: &mut [NoteView
         let note_id: i64 = row.try_get(0)?;
         if let Some(view) = views.iter_mut().find(|v| v.note.id.0 == note_id) {
             view.note.mentions.push(MentionRef { account_id: AccountId(row.try_get(1)?), username: row.try_get(2)? });
+        }
+    }
+    let sql = format!("SELECT {MEDIA_COLUMNS} FROM media m WHERE m.note_id = ANY($1) ORDER BY m.note_id, m.position");
+    let rows = sqlx::query(AssertSqlSafe(sql)).bind(&ids).fetch_all(&mut *conn).await?;
+    for row in rows {
+        let media = media_from_row(&row)?;
+        if let Some(view) = views.iter_mut().find(|v| Some(v.note.id) == media.note_id) {
+            view.note.media.push(media);
         }
     }
     Ok(())
@@ -240,6 +278,7 @@ fn bound(sql: &str, args: &[Arg]) -> PgQuery {
             Arg::Text(v) => query.bind(v.clone()),
             Arg::Bool(v) => query.bind(*v),
             Arg::MaybeBool(v) => query.bind(*v),
+            Arg::Float(v) => query.bind(*v),
         };
     }
     query
@@ -822,8 +861,14 @@ impl Store for PostgresStore {
             exec(&mut tx, sql::HOME_FEED_OWN, &[int(new.account_id.0), int(id.0)]).await?;
         }
         let payload = format!("{{\"note_id\":{}}}", id.0);
-        let job = [int(next_id()), text(sql::JOB_NOTE_CREATED), text(&payload), int(now), int(now)];
+        let job = [int(next_id()), text(sql::JOB_NOTE_CREATED), text(&payload), int(now), int(now), text("main")];
         exec(&mut tx, sql::ENQUEUE_JOB, &job).await?;
+        for (position, media) in new.media_ids.iter().enumerate() {
+            let values = [int(id.0), int(position as i64), int(media.0), int(new.account_id.0), int(now)];
+            if exec(&mut tx, sql::ATTACH_MEDIA, &values).await? != 1 {
+                return Err(StoreError::Conflict("media_unavailable"));
+            }
+        }
         write_tags_and_mentions(&mut tx, id, &new.tags, &new.mention_ids).await?;
         let revision = NoteRevision {
             title: new.title,
@@ -914,6 +959,11 @@ impl Store for PostgresStore {
         }
         exec(&mut tx, sql::UNCOUNT_CASCADED, &[int(id.0)]).await?;
         exec(&mut tx, sql::UNPIN_DELETED, &[int(id.0)]).await?;
+        let now = now_ms();
+        if exec(&mut tx, sql::DETACH_NOTE_MEDIA, &[int(id.0), int(now)]).await? > 0 {
+            let job = [int(next_id()), text(sql::JOB_MEDIA_PURGE), text("{}"), int(now), int(now), text("media")];
+            exec(&mut tx, sql::ENQUEUE_JOB, &job).await?;
+        }
         let author: i64 = sqlx::query_scalar("DELETE FROM notes WHERE id = $1 RETURNING account_id")
             .bind(id.0)
             .fetch_optional(&mut *tx)
@@ -1575,22 +1625,17 @@ impl Store for PostgresStore {
 
     async fn enqueue_job(&self, kind: &str, payload: &str, run_at: i64) -> Result<i64> {
         let id = next_id();
-        let values = [int(id), text(kind), text(payload), int(run_at), int(now_ms())];
+        let values = [int(id), text(kind), text(payload), int(run_at), int(now_ms()), text(job_queue(kind))];
         exec(&mut *self.pool.acquire().await?, sql::ENQUEUE_JOB, &values).await?;
         Ok(id)
     }
 
-    async fn claim_jobs(&self, limit: u32, lease_ms: i64) -> Result<Vec<Job>> {
+    async fn claim_jobs(&self, queue: &str, limit: u32, lease_ms: i64) -> Result<Vec<Job>> {
         // SKIP LOCKED lets several server processes claim different jobs at once.
-        let rows = bound(
-            "UPDATE jobs SET locked_until = $1 + $2, attempts = attempts + 1 WHERE id IN \
-             (SELECT id FROM jobs WHERE failed_at IS NULL AND run_at <= $1 \
-              AND (locked_until IS NULL OR locked_until < $1) ORDER BY run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-             RETURNING id, kind, payload, attempts",
-            &[int(now_ms()), int(lease_ms), int(i64::from(limit))],
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = sql::claim_jobs(true);
+        let rows = bound(&sql, &[int(now_ms()), int(lease_ms), int(i64::from(limit)), text(queue)])
+            .fetch_all(&self.pool)
+            .await?;
         let mut jobs = rows
             .iter()
             .map(|row| -> sqlx::Result<Job> {
@@ -1622,5 +1667,98 @@ impl Store for PostgresStore {
 
     async fn pending_jobs(&self) -> Result<i64> {
         Ok(optional_i64(&mut *self.pool.acquire().await?, sql::PENDING_JOBS, &[]).await?.unwrap_or(0))
+    }
+
+    async fn create_media(&self, new: NewMedia) -> Result<Media> {
+        let mut tx = self.pool.begin().await?;
+        let (id, now) = (next_id(), now_ms());
+        let values = [
+            int(id),
+            int(new.account_id.0),
+            text(new.kind.as_str()),
+            text(new.state.as_str()),
+            text(&new.storage_key),
+            text(&new.description),
+            Arg::Float(Some(new.focus.0)),
+            Arg::Float(Some(new.focus.1)),
+            text(&new.meta),
+            Arg::Text(new.blurhash.clone()),
+            int(now),
+        ];
+        exec(&mut tx, sql::INSERT_MEDIA, &values).await?;
+        if new.state == MediaState::Processing {
+            let payload = format!("{{\"media_id\":{id}}}");
+            let job = [int(next_id()), text(sql::JOB_MEDIA_PROCESS), text(&payload), int(now), int(now), text("media")];
+            exec(&mut tx, sql::ENQUEUE_JOB, &job).await?;
+        }
+        let media = media_where(&mut tx, "WHERE m.id = $1", &[int(id)]).await?.pop().ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(media)
+    }
+
+    async fn media_by_id(&self, id: MediaId) -> Result<Option<Media>> {
+        Ok(media_where(&mut *self.pool.acquire().await?, "WHERE m.id = $1", &[int(id.0)]).await?.pop())
+    }
+
+    async fn media_by_key(&self, key: &str) -> Result<Option<Media>> {
+        Ok(media_where(&mut *self.pool.acquire().await?, "WHERE m.storage_key = $1", &[text(key)]).await?.pop())
+    }
+
+    async fn update_media(&self, id: MediaId, description: Option<String>, focus: Option<(f64, f64)>) -> Result<Media> {
+        let mut conn = self.pool.acquire().await?;
+        let values = [
+            int(id.0),
+            Arg::Text(description),
+            Arg::Float(focus.map(|f| f.0)),
+            Arg::Float(focus.map(|f| f.1)),
+            int(now_ms()),
+        ];
+        if exec(&mut conn, sql::UPDATE_MEDIA, &values).await? == 0 {
+            return Err(StoreError::NotFound);
+        }
+        media_where(&mut conn, "WHERE m.id = $1", &[int(id.0)]).await?.pop().ok_or(StoreError::NotFound)
+    }
+
+    async fn finish_media(&self, id: MediaId, result: MediaResult) -> Result<()> {
+        let values = [
+            int(id.0),
+            text(result.state.as_str()),
+            text(result.kind.as_str()),
+            Arg::Text(result.error),
+            text(&result.meta),
+            Arg::Text(result.blurhash),
+            int(now_ms()),
+        ];
+        exec(&mut *self.pool.acquire().await?, sql::FINISH_MEDIA, &values).await?;
+        Ok(())
+    }
+
+    async fn set_subtitle(&self, id: MediaId, language: &str, file: Option<String>) -> Result<Option<String>> {
+        let mut tx = self.pool.begin().await?;
+        let media = media_where(&mut tx, "WHERE m.id = $1 FOR UPDATE", &[int(id.0)])
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound)?;
+        let (tracks, replaced) = sql::replace_subtitle(media.subtitles, language, file);
+        exec(&mut tx, sql::SET_SUBTITLES, &[int(id.0), text(&sql::format_subtitles(&tracks)), int(now_ms())]).await?;
+        tx.commit().await?;
+        Ok(replaced)
+    }
+
+    async fn expired_media(&self, unattached_before: i64, limit: u32) -> Result<Vec<Media>> {
+        let sql = sql::expired_media();
+        let rows = bound(&sql, &[int(unattached_before), int(i64::from(limit))]).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(media_from_row).collect::<sqlx::Result<Vec<_>>>()?)
+    }
+
+    async fn delete_media(&self, id: MediaId) -> Result<()> {
+        exec(&mut *self.pool.acquire().await?, sql::DELETE_MEDIA, &[int(id.0)]).await?;
+        Ok(())
+    }
+
+    async fn server_secret(&self, name: &str, fresh: &str) -> Result<String> {
+        let mut conn = self.pool.acquire().await?;
+        exec(&mut conn, sql::INSERT_SECRET, &[text(name), text(fresh), int(now_ms())]).await?;
+        Ok(sqlx::query_scalar(sql::SECRET).bind(name).fetch_one(&mut *conn).await?)
     }
 }

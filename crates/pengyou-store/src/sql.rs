@@ -12,6 +12,7 @@ pub enum Arg {
     Text(Option<String>),
     Bool(bool),
     MaybeBool(Option<bool>),
+    Float(Option<f64>),
 }
 
 /// Values for `$1`, `$2`, … in order.
@@ -561,7 +562,8 @@ pub const COMMENT_PARENT: &str = "SELECT root_id, parent_comment_id FROM notes W
 pub const BUMP_REPLIES: &str = "UPDATE notes SET replies_count = replies_count + $2 WHERE id = $1";
 pub const HOME_FEED_OWN: &str =
     "INSERT INTO home_feed (account_id, note_id, author_id) VALUES ($1, $2, $1) ON CONFLICT DO NOTHING";
-pub const ENQUEUE_JOB: &str = "INSERT INTO jobs (id, kind, payload, run_at, created_at) VALUES ($1, $2, $3, $4, $5)";
+pub const ENQUEUE_JOB: &str =
+    "INSERT INTO jobs (id, kind, payload, run_at, created_at, queue) VALUES ($1, $2, $3, $4, $5, $6)";
 /// Lowers comment authors' note counts before a note's comments go with it.
 pub const UNCOUNT_CASCADED: &str = "UPDATE accounts SET notes_count = notes_count - \
      (SELECT count(*) FROM notes c WHERE (c.root_id = $1 OR c.parent_comment_id = $1) AND c.account_id = accounts.id) \
@@ -749,4 +751,75 @@ mod tests {
         assert_eq!(trends[0].days[0].day, 11 * 86_400_000);
         assert_eq!(trends[1].name, "cat");
     }
+}
+
+/// Claims due jobs of one queue; PostgreSQL appends `FOR UPDATE SKIP LOCKED` to the inner select.
+pub fn claim_jobs(skip_locked: bool) -> String {
+    format!(
+        "UPDATE jobs SET locked_until = $1 + $2, attempts = attempts + 1 WHERE id IN \
+         (SELECT id FROM jobs WHERE queue = $4 AND failed_at IS NULL AND run_at <= $1 \
+          AND (locked_until IS NULL OR locked_until < $1) ORDER BY run_at, id LIMIT $3{}) \
+         RETURNING id, kind, payload, attempts",
+        if skip_locked { " FOR UPDATE SKIP LOCKED" } else { "" }
+    )
+}
+
+/// Processes an upload that was accepted for background work.
+pub const JOB_MEDIA_PROCESS: &str = "media_process";
+/// Deletes the files of media whose note was deleted.
+pub const JOB_MEDIA_PURGE: &str = "media_purge";
+
+pub const MEDIA_COLUMNS: &str = "m.id, m.account_id, m.note_id, m.position, m.kind, m.state, m.error, m.storage_key, \
+     m.description, m.focus_x, m.focus_y, m.meta, m.subtitles, m.blurhash, m.created_at, m.updated_at";
+pub const INSERT_MEDIA: &str = "INSERT INTO media (id, account_id, kind, state, storage_key, description, focus_x, \
+     focus_y, meta, blurhash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)";
+pub const UPDATE_MEDIA: &str = "UPDATE media SET description = COALESCE($2, description), \
+     focus_x = COALESCE($3, focus_x), focus_y = COALESCE($4, focus_y), updated_at = $5 WHERE id = $1";
+pub const FINISH_MEDIA: &str = "UPDATE media SET state = $2, kind = $3, error = $4, meta = $5, blurhash = $6, \
+     updated_at = $7 WHERE id = $1";
+pub const SET_SUBTITLES: &str = "UPDATE media SET subtitles = $2, updated_at = $3 WHERE id = $1";
+/// Attaches one upload; matches nothing unless it is the author's, finished and free.
+pub const ATTACH_MEDIA: &str = "UPDATE media SET note_id = $1, position = $2, updated_at = $5 \
+     WHERE id = $3 AND account_id = $4 AND note_id IS NULL AND detached_at IS NULL AND state = 'ready'";
+/// Lets go of the media of a note, its comments and their replies, before they are deleted.
+pub const DETACH_NOTE_MEDIA: &str = "UPDATE media SET note_id = NULL, detached_at = $2 \
+     WHERE note_id IN (SELECT id FROM notes WHERE id = $1 OR root_id = $1 OR parent_comment_id = $1)";
+/// Media whose files are due for deletion: detached from a deleted note, never
+/// attached for a day, or left by a deleted account.
+pub fn expired_media() -> String {
+    format!(
+        "SELECT {MEDIA_COLUMNS} FROM media m WHERE (m.note_id IS NULL AND (m.detached_at IS NOT NULL OR m.created_at < $1)) \
+         OR NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = m.account_id) ORDER BY m.id LIMIT $2"
+    )
+}
+pub const DELETE_MEDIA: &str = "DELETE FROM media WHERE id = $1";
+pub const INSERT_SECRET: &str =
+    "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING";
+pub const SECRET: &str = "SELECT value FROM server_secrets WHERE name = $1";
+
+/// Subtitle tracks as stored: one `language=file` per line.
+pub fn parse_subtitles(value: &str) -> Vec<(String, String)> {
+    value
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(language, file)| (language.to_owned(), file.to_owned()))
+        .collect()
+}
+
+/// The tracks with `language`'s replaced (or removed, when `file` is `None`), and the file it had.
+pub fn replace_subtitle(
+    mut tracks: Vec<(String, String)>,
+    language: &str,
+    file: Option<String>,
+) -> (Vec<(String, String)>, Option<String>) {
+    let replaced = tracks.iter().position(|(l, _)| l == language).map(|i| tracks.remove(i).1);
+    if let Some(file) = file {
+        tracks.push((language.to_owned(), file));
+        tracks.sort();
+    }
+    (tracks, replaced)
+}
+
+pub fn format_subtitles(tracks: &[(String, String)]) -> String {
+    tracks.iter().map(|(language, file)| format!("{language}={file}\n")).collect()
 }

@@ -19,13 +19,16 @@ use tokio::sync::Mutex;
 
 use crate::model::*;
 use crate::sql::{
-    self, ACCOUNT_COLUMNS, ACCOUNT_WIDTH, Arg, Args, NOTE_COLUMNS, NOTE_WIDTH, NOTIFICATION_SAMPLES, Query,
-    assemble_groups, attach_notes, in_order,
+    self, ACCOUNT_COLUMNS, ACCOUNT_WIDTH, Arg, Args, MEDIA_COLUMNS, NOTE_COLUMNS, NOTE_WIDTH, NOTIFICATION_SAMPLES,
+    Query, assemble_groups, attach_notes, in_order,
 };
 use crate::{Result, Store, StoreError, next_id};
 
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/sqlite/0001_init.sql"), include_str!("../migrations/sqlite/0002_social.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_init.sql"),
+    include_str!("../migrations/sqlite/0002_social.sql"),
+    include_str!("../migrations/sqlite/0003_media.sql"),
+];
 
 const APP_COLUMNS: &str =
     "p.id, p.client_id, p.secret_hash, p.name, p.website, p.redirect_uris, p.scopes, p.created_at";
@@ -168,7 +171,35 @@ fn note_from_row(row: &Row<'_>) -> rusqlite::Result<Note> {
         pinned_comment_id: row.get::<_, Option<i64>>(18)?.map(NoteId),
         tags: Vec::new(),
         mentions: Vec::new(),
+        media: Vec::new(),
     })
+}
+
+fn media_from_row(row: &Row<'_>) -> rusqlite::Result<Media> {
+    let kind: String = row.get(4)?;
+    let state: String = row.get(5)?;
+    Ok(Media {
+        id: MediaId(row.get(0)?),
+        account_id: AccountId(row.get(1)?),
+        note_id: row.get::<_, Option<i64>>(2)?.map(NoteId),
+        position: row.get(3)?,
+        kind: MediaKind::parse(&kind).unwrap_or(MediaKind::Image),
+        state: MediaState::parse(&state),
+        error: row.get(6)?,
+        storage_key: row.get(7)?,
+        description: row.get(8)?,
+        focus: (row.get(9)?, row.get(10)?),
+        meta: row.get(11)?,
+        subtitles: sql::parse_subtitles(&row.get::<_, String>(12)?),
+        blurhash: row.get(13)?,
+        created_at: row.get(14)?,
+        updated_at: row.get(15)?,
+    })
+}
+
+fn media_where(conn: &Connection, clause: &str, params: impl rusqlite::Params) -> Result<Vec<Media>> {
+    let sql = format!("SELECT {MEDIA_COLUMNS} FROM media m {clause}");
+    Ok(prepare(conn, &sql)?.query_map(params, media_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 fn app_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<App> {
@@ -242,6 +273,12 @@ fn attach_tags_and_mentions(conn: &Connection, views: &mut [NoteView]) -> Result
             view.note.mentions.push(mention);
         }
     }
+    let clause = format!("WHERE m.note_id IN ({}) ORDER BY m.note_id, m.position", placeholders(ids.len()));
+    for media in media_where(conn, &clause, params_from_iter(ids.iter()))? {
+        if let Some(view) = views.iter_mut().find(|v| Some(v.note.id) == media.note_id) {
+            view.note.media.push(media);
+        }
+    }
     Ok(())
 }
 
@@ -306,6 +343,7 @@ fn values(args: &Args) -> Vec<Value> {
             Arg::Text(v) => v.clone().map_or(Value::Null, Value::Text),
             Arg::Bool(v) => Value::Integer(i64::from(*v)),
             Arg::MaybeBool(v) => v.map_or(Value::Null, |v| Value::Integer(i64::from(v))),
+            Arg::Float(v) => v.map_or(Value::Null, Value::Real),
         })
         .collect()
 }
@@ -870,8 +908,14 @@ impl Store for SqliteStore {
             exec(
                 &tx,
                 sql::ENQUEUE_JOB,
-                params![next_id(), sql::JOB_NOTE_CREATED, format!("{{\"note_id\":{}}}", id.0), now, now],
+                params![next_id(), sql::JOB_NOTE_CREATED, format!("{{\"note_id\":{}}}", id.0), now, now, "main"],
             )?;
+            for (position, media) in new.media_ids.iter().enumerate() {
+                let values = params![id.0, position as i64, media.0, new.account_id.0, now];
+                if exec(&tx, sql::ATTACH_MEDIA, values)? != 1 {
+                    return Err(StoreError::Conflict("media_unavailable"));
+                }
+            }
             write_tags_and_mentions(&tx, id, &new.tags, &new.mention_ids)?;
             insert_revision(
                 &tx,
@@ -967,6 +1011,10 @@ impl Store for SqliteStore {
             }
             exec(&tx, sql::UNCOUNT_CASCADED, [id.0])?;
             exec(&tx, sql::UNPIN_DELETED, [id.0])?;
+            let now = now_ms();
+            if exec(&tx, sql::DETACH_NOTE_MEDIA, params![id.0, now])? > 0 {
+                exec(&tx, sql::ENQUEUE_JOB, params![next_id(), sql::JOB_MEDIA_PURGE, "{}", now, now, "media"])?;
+            }
             let author: i64 = tx
                 .prepare_cached("DELETE FROM notes WHERE id = ?1 RETURNING account_id")?
                 .query_row([id.0], |row| row.get(0))
@@ -1702,25 +1750,20 @@ impl Store for SqliteStore {
         let (kind, payload) = (kind.to_owned(), payload.to_owned());
         self.write(move |conn| {
             let id = next_id();
-            exec(conn, sql::ENQUEUE_JOB, params![id, kind, payload, run_at, now_ms()])?;
+            exec(conn, sql::ENQUEUE_JOB, params![id, kind, payload, run_at, now_ms(), job_queue(&kind)])?;
             Ok(id)
         })
         .await
     }
 
-    async fn claim_jobs(&self, limit: u32, lease_ms: i64) -> Result<Vec<Job>> {
+    async fn claim_jobs(&self, queue: &str, limit: u32, lease_ms: i64) -> Result<Vec<Job>> {
+        let queue = queue.to_owned();
         // The single writer connection makes this claim atomic without row locks.
         self.write(move |conn| {
             let now = now_ms();
-            let mut statement = prepare(
-                conn,
-                "UPDATE jobs SET locked_until = $1 + $2, attempts = attempts + 1 WHERE id IN \
-                 (SELECT id FROM jobs WHERE failed_at IS NULL AND run_at <= $1 \
-                  AND (locked_until IS NULL OR locked_until < $1) ORDER BY run_at, id LIMIT $3) \
-                 RETURNING id, kind, payload, attempts",
-            )?;
+            let mut statement = prepare(conn, &sql::claim_jobs(false))?;
             let mut jobs = statement
-                .query_map(params![now, lease_ms, i64::from(limit)], |row| {
+                .query_map(params![now, lease_ms, i64::from(limit), queue], |row| {
                     Ok(Job { id: row.get(0)?, kind: row.get(1)?, payload: row.get(2)?, attempts: row.get(3)? })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -1752,6 +1795,115 @@ impl Store for SqliteStore {
 
     async fn pending_jobs(&self) -> Result<i64> {
         self.read(|conn| Ok(optional_i64(conn, sql::PENDING_JOBS, [])?.unwrap_or(0))).await
+    }
+
+    async fn create_media(&self, new: NewMedia) -> Result<Media> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let (id, now) = (next_id(), now_ms());
+            exec(
+                &tx,
+                sql::INSERT_MEDIA,
+                params![
+                    id,
+                    new.account_id.0,
+                    new.kind.as_str(),
+                    new.state.as_str(),
+                    new.storage_key,
+                    new.description,
+                    new.focus.0,
+                    new.focus.1,
+                    new.meta,
+                    new.blurhash,
+                    now
+                ],
+            )?;
+            if new.state == MediaState::Processing {
+                let payload = format!("{{\"media_id\":{id}}}");
+                exec(&tx, sql::ENQUEUE_JOB, params![next_id(), sql::JOB_MEDIA_PROCESS, payload, now, now, "media"])?;
+            }
+            let media = media_where(&tx, "WHERE m.id = ?1", [id])?.pop().ok_or(StoreError::NotFound)?;
+            tx.commit()?;
+            Ok(media)
+        })
+        .await
+    }
+
+    async fn media_by_id(&self, id: MediaId) -> Result<Option<Media>> {
+        self.read(move |conn| Ok(media_where(conn, "WHERE m.id = ?1", [id.0])?.pop())).await
+    }
+
+    async fn media_by_key(&self, key: &str) -> Result<Option<Media>> {
+        let key = key.to_owned();
+        self.read(move |conn| Ok(media_where(conn, "WHERE m.storage_key = ?1", [key])?.pop())).await
+    }
+
+    async fn update_media(&self, id: MediaId, description: Option<String>, focus: Option<(f64, f64)>) -> Result<Media> {
+        self.write(move |conn| {
+            let values = params![id.0, description, focus.map(|f| f.0), focus.map(|f| f.1), now_ms()];
+            if exec(conn, sql::UPDATE_MEDIA, values)? == 0 {
+                return Err(StoreError::NotFound);
+            }
+            media_where(conn, "WHERE m.id = ?1", [id.0])?.pop().ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn finish_media(&self, id: MediaId, result: MediaResult) -> Result<()> {
+        self.write(move |conn| {
+            let values = params![
+                id.0,
+                result.state.as_str(),
+                result.kind.as_str(),
+                result.error,
+                result.meta,
+                result.blurhash,
+                now_ms()
+            ];
+            exec(conn, sql::FINISH_MEDIA, values)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_subtitle(&self, id: MediaId, language: &str, file: Option<String>) -> Result<Option<String>> {
+        let language = language.to_owned();
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let media = media_where(&tx, "WHERE m.id = ?1", [id.0])?.pop().ok_or(StoreError::NotFound)?;
+            let (tracks, replaced) = sql::replace_subtitle(media.subtitles, &language, file);
+            exec(&tx, sql::SET_SUBTITLES, params![id.0, sql::format_subtitles(&tracks), now_ms()])?;
+            tx.commit()?;
+            Ok(replaced)
+        })
+        .await
+    }
+
+    async fn expired_media(&self, unattached_before: i64, limit: u32) -> Result<Vec<Media>> {
+        self.read(move |conn| {
+            let sql = sql::expired_media();
+            Ok(prepare(conn, &sql)?
+                .query_map(params![unattached_before, i64::from(limit)], media_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn delete_media(&self, id: MediaId) -> Result<()> {
+        self.write(move |conn| {
+            exec(conn, sql::DELETE_MEDIA, [id.0])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn server_secret(&self, name: &str, fresh: &str) -> Result<String> {
+        let (name, fresh) = (name.to_owned(), fresh.to_owned());
+        self.write(move |conn| {
+            exec(conn, sql::INSERT_SECRET, params![name, fresh, now_ms()])?;
+            Ok(prepare(conn, sql::SECRET)?.query_row([name], |row| row.get(0))?)
+        })
+        .await
     }
 }
 
