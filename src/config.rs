@@ -195,6 +195,9 @@ impl Config {
     pub fn to_redacted_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database_url = Some(redact_url(&self.effective_database_url()));
+        if shown.media_s3_secret_access_key.is_some() {
+            shown.media_s3_secret_access_key = Some("********".into());
+        }
         shown.public_url = Some(self.base_url());
         shown.password_workers = Some(self.password_workers());
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# could not render config: {e}\n"))

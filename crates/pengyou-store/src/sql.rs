@@ -734,25 +734,6 @@ pub fn sqlite_placeholders(sql: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_rewrite() {
-        assert_eq!(sqlite_placeholders("a = $1 AND b = $12 AND c = '$'"), "a = ?1 AND b = ?12 AND c = '$'");
-    }
-
-    #[test]
-    fn tag_ranking_prefers_more_people() {
-        let rows = vec![("cat".to_owned(), 10, 9, 1), ("dog".to_owned(), 10, 3, 3), ("dog".to_owned(), 11, 1, 1)];
-        let trends = rank_tag_usage(rows, 10);
-        assert_eq!(trends[0].name, "dog");
-        assert_eq!(trends[0].days[0].day, 11 * 86_400_000);
-        assert_eq!(trends[1].name, "cat");
-    }
-}
-
 /// Claims due jobs of one queue; PostgreSQL appends `FOR UPDATE SKIP LOCKED` to the inner select.
 pub fn claim_jobs(skip_locked: bool) -> String {
     format!(
@@ -822,4 +803,23 @@ pub fn replace_subtitle(
 
 pub fn format_subtitles(tracks: &[(String, String)]) -> String {
     tracks.iter().map(|(language, file)| format!("{language}={file}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_rewrite() {
+        assert_eq!(sqlite_placeholders("a = $1 AND b = $12 AND c = '$'"), "a = ?1 AND b = ?12 AND c = '$'");
+    }
+
+    #[test]
+    fn tag_ranking_prefers_more_people() {
+        let rows = vec![("cat".to_owned(), 10, 9, 1), ("dog".to_owned(), 10, 3, 3), ("dog".to_owned(), 11, 1, 1)];
+        let trends = rank_tag_usage(rows, 10);
+        assert_eq!(trends[0].name, "dog");
+        assert_eq!(trends[0].days[0].day, 11 * 86_400_000);
+        assert_eq!(trends[1].name, "cat");
+    }
 }
