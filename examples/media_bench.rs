@@ -77,7 +77,8 @@ fn main() {
                     if i >= count {
                         return bytes_out;
                     }
-                    let made = picture::process(&images[i % distinct], Format::Jpeg, &PictureLimits::default()).unwrap();
+                    let made =
+                        picture::process(&images[i % distinct], Format::Jpeg, &PictureLimits::default()).unwrap();
                     bytes_out += made.files.iter().map(|f| f.bytes.len()).sum::<usize>();
                 }
             })
@@ -96,7 +97,12 @@ fn main() {
     // vipsthumbnail: the same four outputs, each run over every image.
     let files: Vec<String> =
         (0..count).map(|i| dir.path().join(format!("photo{}.jpg", i % distinct)).display().to_string()).collect();
-    let outputs = [("1440x", "%s_d.webp[Q=80,strip]"), ("1440x", "%s_d.jpg[Q=82,strip]"), ("540x", "%s_s.webp[Q=80,strip]"), ("540x", "%s_s.jpg[Q=82,strip]")];
+    let outputs = [
+        ("1440x", "%s_d.webp[Q=80,strip]"),
+        ("1440x", "%s_d.jpg[Q=82,strip]"),
+        ("540x", "%s_s.webp[Q=80,strip]"),
+        ("540x", "%s_s.jpg[Q=82,strip]"),
+    ];
     if Command::new("vipsthumbnail").arg("--vips-version").output().is_err() {
         println!("vipsthumbnail not installed (Debian: libvips-tools); no comparison");
         return;
