@@ -324,7 +324,7 @@ fn subtitle_language(value: &str) -> AppResult<String> {
 
 #[derive(Deserialize)]
 struct SignedQuery {
-    exp: Option<i64>,
+    exp: Option<String>,
     sig: Option<String>,
 }
 
@@ -361,7 +361,7 @@ async fn serve(
     if !public {
         let signer = state.media.signer(state.store.as_ref()).await?;
         let valid = match (signed.exp, signed.sig.as_deref()) {
-            (Some(exp), Some(sig)) => signer.verify(&key, exp, sig),
+            (Some(exp), Some(sig)) => exp.parse().is_ok_and(|exp| signer.verify(&key, exp, sig)),
             _ => false,
         };
         if !valid {

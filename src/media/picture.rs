@@ -458,4 +458,54 @@ mod tests {
         let error = process(&jpeg(1200, 1000), Format::Jpeg, &limits).unwrap_err();
         assert_eq!(error.code, "image_too_large");
     }
+
+    /// Mutated files (bytes flipped, cut short, lengths garbled) must be refused
+    /// cleanly: an error, never a panic or an allocation past the limits.
+    #[test]
+    fn mutated_files_are_refused_without_panicking() {
+        let mut png = Vec::new();
+        image::RgbaImage::from_fn(40, 30, |x, y| image::Rgba([x as u8, y as u8, 7, 255]))
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        let mut gif = Vec::new();
+        {
+            let mut encoder = GifEncoder::new(&mut gif);
+            for i in 0..3u8 {
+                let frame = RgbaImage::from_fn(20, 10, |x, _| image::Rgba([x as u8 * 9, i * 60, 0, 255]));
+                encoder.encode_frame(image::Frame::new(frame)).unwrap();
+            }
+        }
+        let webp = Pixels { width: 30, height: 20, alpha: false, data: vec![90; 30 * 20 * 3] }.webp();
+        let limits = PictureLimits { max_pixels: 4_000_000, max_frames: 50, max_animation_pixels: 10_000_000 };
+        let mut state = 0x2545_f491_u32;
+        let mut random = move |below: usize| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as usize % below.max(1)
+        };
+        for (format, original) in
+            [(Format::Jpeg, jpeg(48, 32)), (Format::Png, png), (Format::Gif, gif), (Format::Webp, webp)]
+        {
+            assert!(process(&original, format, &limits).is_ok(), "{format:?} fixture");
+            for round in 0..300 {
+                let mut bytes = original.clone();
+                match round % 3 {
+                    0 => {
+                        for _ in 0..1 + random(8) {
+                            let at = random(bytes.len());
+                            bytes[at] = random(256) as u8;
+                        }
+                    }
+                    1 => bytes.truncate(random(bytes.len())),
+                    _ => {
+                        let at = random(bytes.len().saturating_sub(4));
+                        bytes[at..at + 4].copy_from_slice(&[0xFF, 0xFF, random(256) as u8, 0xFF]);
+                    }
+                }
+                let outcome = std::panic::catch_unwind(|| process(&bytes, format, &limits).map(|p| p.files.len()));
+                assert!(outcome.is_ok(), "{format:?} mutation {round} panicked");
+            }
+        }
+    }
 }

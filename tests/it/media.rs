@@ -521,6 +521,7 @@ async fn private_notes_keep_their_media_private(app: &TestApp) {
     let (base, _) = url.split_once('?').unwrap();
     let sig = url.split("sig=").nth(1).unwrap();
     app.fetch(&format!("{base}?exp=1000&sig={sig}"), &[]).await.assert_status(StatusCode::NOT_FOUND);
+    app.fetch(&format!("{base}?exp=soon&sig={sig}"), &[]).await.assert_status(StatusCode::NOT_FOUND);
     // A signature is for one key only.
     let other = app.photo(&alice, &png(10, 10)).await;
     let other_key = unsigned(other["url"].as_str().unwrap()).split('/').nth(4).unwrap().to_owned();
