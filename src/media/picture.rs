@@ -24,6 +24,7 @@ pub const ANIMATION_WIDTH: u32 = 720;
 /// Very tall images (long screenshots) keep at most this many heights per width.
 const MAX_TALL: u32 = 4;
 const WEBP_QUALITY: f32 = 80.0;
+const WEBP_METHOD: i32 = 2;
 const JPEG_QUALITY: u8 = 82;
 
 /// What a decoder may use, whatever the file claims.
@@ -253,7 +254,16 @@ impl Pixels {
         } else {
             webp::Encoder::from_rgb(&self.data, self.width, self.height)
         };
-        encoder.encode(WEBP_QUALITY).to_vec()
+        // Method 2 (of 0–6) encodes about twice as fast as the default 4 for a few percent more bytes.
+        let config = webp::WebPConfig::new().ok().map(|mut config| {
+            config.quality = WEBP_QUALITY;
+            config.method = WEBP_METHOD;
+            config
+        });
+        match config.map(|config| encoder.encode_advanced(&config)) {
+            Some(Ok(memory)) => memory.to_vec(),
+            _ => encoder.encode(WEBP_QUALITY).to_vec(),
+        }
     }
 
     fn jpeg(&self) -> Result<Vec<u8>, MediaError> {
