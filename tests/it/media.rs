@@ -184,10 +184,7 @@ fn unsigned(url: &str) -> &str {
 pub fn ffmpeg_here() -> bool {
     let found = Command::new("ffmpeg").arg("-version").output().is_ok_and(|o| o.status.success());
     if !found {
-        assert!(
-            std::env::var_os("PENGYOU_REQUIRE_FFMPEG").is_none(),
-            "ffmpeg is required (PENGYOU_REQUIRE_FFMPEG is set)"
-        );
+        assert!(std::env::var_os("TEST_REQUIRE_FFMPEG").is_none(), "ffmpeg is required (TEST_REQUIRE_FFMPEG is set)");
         eprintln!("skipped: video test (ffmpeg is not installed)");
     }
     found

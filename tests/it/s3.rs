@@ -15,10 +15,10 @@ pub struct S3Server {
 }
 
 impl S3Server {
-    /// Starts `moto_server` (from `PENGYOU_TEST_MOTO` or PATH) with one empty bucket;
-    /// `None`, with a note, where it is not installed (CI sets `PENGYOU_REQUIRE_S3`).
+    /// Starts `moto_server` (from `TEST_MOTO_SERVER` or PATH) with one empty bucket;
+    /// `None`, with a note, where it is not installed (CI sets `TEST_REQUIRE_S3`).
     pub async fn start() -> Option<S3Server> {
-        let program = std::env::var("PENGYOU_TEST_MOTO").unwrap_or_else(|_| "moto_server".into());
+        let program = std::env::var("TEST_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = match Command::new(&program)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
@@ -28,7 +28,7 @@ impl S3Server {
         {
             Ok(child) => child,
             Err(error) => {
-                assert!(std::env::var_os("PENGYOU_REQUIRE_S3").is_none(), "moto_server is required: {error}");
+                assert!(std::env::var_os("TEST_REQUIRE_S3").is_none(), "moto_server is required: {error}");
                 eprintln!("skipped: S3 test (moto_server not found: {error})");
                 return None;
             }
