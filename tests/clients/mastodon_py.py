@@ -116,7 +116,13 @@ for _ in range(50):
         break
     time.sleep(0.1)
 check("notifications hold the follow, the like and the comment", {"follow", "favourite", "mention"} <= kinds)
-check("the commenter is notified of the reply", any(n.type == "mention" for n in friend.notifications()))
+replied = False
+for _ in range(50):
+    replied = any(n.type == "mention" for n in friend.notifications())
+    if replied:
+        break
+    time.sleep(0.1)
+check("the commenter is notified of the reply (background job)", replied)
 check("the note shows its comment count", api.status(note.id).replies_count == 2)
 
 # Photos: a PNG made here (no imaging library needed), uploaded, described, posted, fetched.
