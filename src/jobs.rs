@@ -7,6 +7,7 @@
 //! lease runs out, and every handler is idempotent. Several server processes
 //! share the queue (PostgreSQL hands out jobs with `FOR UPDATE SKIP LOCKED`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use pengyou_store::{
@@ -14,7 +15,7 @@ use pengyou_store::{
     now_ms,
 };
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::domain::visibility;
 use crate::error::{AppError, AppResult};
@@ -170,7 +171,8 @@ async fn fan_out(state: &AppState, note: NoteId, after: Option<AccountId>) -> Ap
 /// The worker loop: runs due jobs, then sleeps until woken by a new job, a
 /// second passes (jobs from other processes, retries), or shutdown.
 pub async fn work(state: AppState, shutdown: watch::Receiver<bool>) {
-    work_queue(state, shutdown, MAIN_QUEUE, CLAIM).await;
+    let wake = state.jobs_wake.clone();
+    work_queue(state, shutdown, MAIN_QUEUE, CLAIM, wake).await;
 }
 
 /// Runs media jobs, as many at once as there are media workers, and sweeps
@@ -178,7 +180,7 @@ pub async fn work(state: AppState, shutdown: watch::Receiver<bool>) {
 pub async fn work_media(state: AppState, shutdown: watch::Receiver<bool>) {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..state.media.workers {
-        tasks.spawn(work_queue(state.clone(), shutdown.clone(), MEDIA_QUEUE, 1));
+        tasks.spawn(work_queue(state.clone(), shutdown.clone(), MEDIA_QUEUE, 1, state.media_wake.clone()));
     }
     tasks.spawn(sweep_media(state.clone(), shutdown));
     while tasks.join_next().await.is_some() {}
@@ -198,7 +200,14 @@ async fn sweep_media(state: AppState, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-async fn work_queue(state: AppState, mut shutdown: watch::Receiver<bool>, queue: &'static str, claim: u32) {
+/// One worker loop over one queue, woken early by `wake`.
+async fn work_queue(
+    state: AppState,
+    mut shutdown: watch::Receiver<bool>,
+    queue: &'static str,
+    claim: u32,
+    wake: Arc<Notify>,
+) {
     loop {
         if *shutdown.borrow() {
             return;
@@ -214,7 +223,7 @@ async fn work_queue(state: AppState, mut shutdown: watch::Receiver<bool>, queue:
             continue;
         }
         tokio::select! {
-            () = state.jobs_wake.notified() => {}
+            () = wake.notified() => {}
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
             _ = shutdown.changed() => {}
         }

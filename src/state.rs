@@ -29,6 +29,8 @@ pub struct AppState {
     pub views: Arc<ViewCounter>,
     /// Wakes this process's job worker when a job is enqueued here.
     pub jobs_wake: Arc<Notify>,
+    /// Wakes one of this process's media workers when a media job is enqueued here.
+    pub media_wake: Arc<Notify>,
     /// Discover candidates and trending tags, shared by all readers for a short while.
     pub discover: Arc<Cached<Vec<NoteView>>>,
     pub trending_tags: Arc<Cached<Vec<TagTrend>>>,
@@ -49,6 +51,7 @@ impl AppState {
             limiter: Arc::default(),
             views: Arc::default(),
             jobs_wake: Arc::default(),
+            media_wake: Arc::default(),
             discover: Arc::new(Cached::new(Duration::from_secs(30))),
             trending_tags: Arc::new(Cached::new(Duration::from_secs(300))),
             media,

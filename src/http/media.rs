@@ -166,7 +166,7 @@ async fn upload_v1(State(state): State<AppState>, user: User, multipart: Multipa
 async fn upload_v2(State(state): State<AppState>, user: User, multipart: Multipart) -> AppResult<Response> {
     let media = upload(&state, &user, multipart, false).await?;
     if media.state == MediaState::Processing {
-        state.jobs_wake.notify_one();
+        state.media_wake.notify_one();
     }
     let status = if media.state == MediaState::Ready { StatusCode::OK } else { StatusCode::ACCEPTED };
     Ok((status, axum::Json(attachment(&state, &media).await?)).into_response())

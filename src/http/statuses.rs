@@ -250,8 +250,8 @@ async fn remove(State(state): State<AppState>, user: User, Path(id): Path<String
     let view = own_note(&state, &id, &user).await?;
     state.store.delete_note(view.note.id).await?;
     tracing::info!(note.id = %view.note.id, "note deleted");
-    // Its files are deleted by a job.
-    state.jobs_wake.notify_one();
+    // Its files are deleted by a media job.
+    state.media_wake.notify_one();
     // Mastodon answers a delete with the status and its source text, for "delete and redraft".
     let mut status = Status::new(&state.base_url, &view);
     status.text = Some(view.note.body);
