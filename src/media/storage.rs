@@ -132,28 +132,42 @@ impl Storage {
         Ok(())
     }
 
-    /// A file, or the byte range `range` of it (`None`: all of it). `Ok(None)` if it does not exist.
+    /// A file, or the byte range `range` of it (`None`: all of it), in one request to the
+    /// store. `Ok(None)` if it does not exist; an unsatisfiable range is `RangeNotSatisfiable`.
     pub async fn fetch(&self, path: &Path, range: Option<ByteRange>) -> AppResult<Option<Fetched>> {
-        let size = match self.inner.head(path).await {
-            Ok(meta) => meta.size,
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(error) => return Err(storage_error(error)),
+        let wanted = match range.map(ByteRange::get_range) {
+            Some(None) => return self.unsatisfiable(path, None).await,
+            wanted => wanted.flatten(),
         };
-        let wanted = match range {
-            None => 0..size,
-            Some(range) => range.resolve(size).ok_or(AppError::RangeNotSatisfiable(size))?,
-        };
-        if wanted.is_empty() {
-            return Ok(Some(Fetched { size, range: wanted, stream: futures_util::stream::empty().boxed() }));
+        let options = GetOptions { range: wanted, ..GetOptions::default() };
+        match self.inner.get_opts(path, options).await {
+            Ok(result) => {
+                let (size, range) = (result.meta.size, result.range.clone());
+                let stream = result.into_stream().map_err(std::io::Error::other).boxed();
+                Ok(Some(Fetched { size, range, stream }))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            // Stores word a range past the end differently: the file's size tells.
+            Err(error) => match range {
+                Some(range) => self.unsatisfiable(path, Some((range, error))).await,
+                None => Err(storage_error(error)),
+            },
         }
-        let options = GetOptions { range: Some(GetRange::Bounded(wanted.clone())), ..GetOptions::default() };
-        let result = match self.inner.get_opts(path, options).await {
-            Ok(result) => result,
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(error) => return Err(storage_error(error)),
-        };
-        let stream = result.into_stream().map_err(std::io::Error::other).boxed();
-        Ok(Some(Fetched { size, range: wanted, stream }))
+    }
+
+    /// After a ranged read failed (or could not be asked): 416 with the file's size when
+    /// the range lies outside it, `Ok(None)` when there is no file, else the read's error.
+    async fn unsatisfiable(
+        &self,
+        path: &Path,
+        failed: Option<(ByteRange, object_store::Error)>,
+    ) -> AppResult<Option<Fetched>> {
+        match (self.inner.head(path).await, failed) {
+            (Err(object_store::Error::NotFound { .. }), _) => Ok(None),
+            (Err(error), _) => Err(storage_error(error)),
+            (Ok(meta), Some((range, error))) if range.resolve(meta.size).is_some() => Err(storage_error(error)),
+            (Ok(meta), _) => Err(AppError::RangeNotSatisfiable(meta.size)),
+        }
     }
 
     pub async fn delete(&self, path: &Path) -> AppResult<()> {
@@ -211,6 +225,16 @@ impl ByteRange {
             return None;
         }
         Some(ByteRange::From { start, end })
+    }
+
+    /// The same request for the object store; `None` for one no file can satisfy (`bytes=-0`).
+    fn get_range(self) -> Option<GetRange> {
+        match self {
+            ByteRange::From { start, end: None } => Some(GetRange::Offset(start)),
+            ByteRange::From { start, end: Some(end) } => Some(GetRange::Bounded(start..end + 1)),
+            ByteRange::Last(0) => None,
+            ByteRange::Last(n) => Some(GetRange::Suffix(n)),
+        }
     }
 
     /// The half-open byte range within a file of `size` bytes, or `None` if unsatisfiable.

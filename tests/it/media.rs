@@ -286,6 +286,10 @@ async fn a_photo_note_end_to_end(app: &TestApp) {
     assert!(part.header("content-range").unwrap().starts_with("bytes 0-99/"));
     let beyond = app.fetch(url, &[("range", "bytes=999999999-")]).await;
     beyond.assert_status(StatusCode::RANGE_NOT_SATISFIABLE);
+    app.fetch(url, &[("range", "bytes=-0")]).await.assert_status(StatusCode::RANGE_NOT_SATISFIABLE);
+    let tail = app.fetch(url, &[("range", "bytes=-10")]).await;
+    tail.assert_status(StatusCode::PARTIAL_CONTENT);
+    assert_eq!(tail.bytes.len(), 10);
     // Every read path carries the attachment.
     app.run_jobs().await;
     let public = app.json("/api/v1/timelines/public", None).await;
@@ -711,6 +715,12 @@ async fn media_in_an_s3_bucket() {
     let part = app.fetch(url, &[("range", "bytes=10-19")]).await;
     part.assert_status(StatusCode::PARTIAL_CONTENT);
     assert_eq!(part.bytes, file.bytes[10..20]);
+    let tail = app.fetch(url, &[("range", "bytes=-10")]).await;
+    tail.assert_status(StatusCode::PARTIAL_CONTENT);
+    assert_eq!(tail.bytes, file.bytes[file.bytes.len() - 10..]);
+    let beyond = app.fetch(url, &[("range", "bytes=999999999-")]).await;
+    beyond.assert_status(StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(beyond.header("content-range"), Some(format!("bytes */{}", file.bytes.len())));
     let objects = server.list().await;
     assert_eq!(objects.len(), 8, "{objects:?}");
     app.request(Method::DELETE, &format!("/api/v1/statuses/{}", note["id"].as_str().unwrap()))
