@@ -196,6 +196,33 @@ pub fn language(value: &str) -> Result<String, ValidationError> {
     }
 }
 
+/// A BCP 47 tag such as `en`, `zh-Hans` or `pt-BR`, normalised in case; unlike `language`,
+/// it keeps script and region (subtitles in zh-Hans and zh-Hant differ).
+pub fn language_tag(value: &str) -> Result<String, ValidationError> {
+    let bad = || ValidationError::new("language_invalid", "Give the language as a code such as en or zh-Hans.");
+    let mut parts = value.trim().split('-');
+    let primary = parts
+        .next()
+        .filter(|p| (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()))
+        .ok_or_else(bad)?;
+    let mut tag = primary.to_ascii_lowercase();
+    for part in parts {
+        if !(2..=8).contains(&part.len()) || !part.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(bad());
+        }
+        tag.push('-');
+        tag.push_str(&match part.len() {
+            2 => part.to_ascii_uppercase(),
+            4 => format!("{}{}", &part[..1].to_ascii_uppercase(), part[1..].to_ascii_lowercase()),
+            _ => part.to_ascii_lowercase(),
+        });
+    }
+    if tag.len() > 20 {
+        return Err(bad());
+    }
+    Ok(tag)
+}
+
 /// A list of languages read, deduplicated, at most 10.
 pub fn languages(values: &[String]) -> Result<Vec<String>, ValidationError> {
     let mut out: Vec<String> = Vec::new();

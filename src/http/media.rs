@@ -13,7 +13,7 @@ use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
 use crate::api::entities::MediaAttachment;
-use crate::domain::validate::{ValidationError, media_description};
+use crate::domain::validate::{ValidationError, language_tag, media_description};
 use crate::domain::visibility;
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{Input, User};
@@ -133,7 +133,7 @@ fn parse_focus(text: &str) -> AppResult<(f64, f64)> {
 async fn upload(state: &AppState, user: &User, multipart: Multipart, wait: bool) -> AppResult<Media> {
     user.require("write:media")?;
     let (received, _) = receive(state, multipart, "file").await?;
-    let (format, pixels) = state.media.inspect(received.file.path(), &received.head).await?;
+    let inspected = state.media.inspect(received.file.path(), &received.head).await?;
     state
         .media
         .accept(
@@ -141,8 +141,7 @@ async fn upload(state: &AppState, user: &User, multipart: Multipart, wait: bool)
             &user.account,
             media::Upload {
                 file: received.file.path(),
-                format,
-                pixels,
+                inspected,
                 wait,
                 description: received.description,
                 focus: received.focus,
@@ -261,7 +260,7 @@ async fn add_subtitles(
     }
     let (received, fields) = receive(&state, multipart, "file").await?;
     let language = fields.iter().find(|(k, _)| k == "language").map(|(_, v)| v.as_str()).unwrap_or_default();
-    let language = subtitle_language(language)?;
+    let language = language_tag(language).map_err(|e| AppError::field("language", e))?;
     let bytes = tokio::fs::read(received.file.path()).await.map_err(io)?;
     let cues = subtitles::parse(&bytes)?;
     let file = format!("sub-{}.vtt", storage::new_key());
@@ -284,42 +283,11 @@ async fn remove_subtitles(
 ) -> AppResult<Response> {
     user.require("write:media")?;
     let media = own_media(&state, &user, &id).await?;
-    let language = subtitle_language(&language)?;
+    let language = language_tag(&language).map_err(|e| AppError::field("language", e))?;
     let old = state.store.set_subtitle(media.id, &language, None).await?.ok_or(AppError::NotFound)?;
     state.media.storage.delete(&storage::file_path(&media.storage_key, &old)).await?;
     let media = state.store.media_by_id(media.id).await?.ok_or(AppError::NotFound)?;
     Ok(axum::Json(attachment(&state, &media).await?).into_response())
-}
-
-/// A BCP 47 tag such as `en`, `zh-Hans` or `pt-BR`, normalised in case.
-fn subtitle_language(value: &str) -> AppResult<String> {
-    let bad = || {
-        AppError::field(
-            "language",
-            ValidationError::new("language_invalid", "Give the subtitles' language as a code such as en or zh-Hans."),
-        )
-    };
-    let mut parts = value.trim().split('-');
-    let primary = parts
-        .next()
-        .filter(|p| (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()))
-        .ok_or_else(bad)?;
-    let mut tag = primary.to_ascii_lowercase();
-    for part in parts {
-        if !(2..=8).contains(&part.len()) || !part.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(bad());
-        }
-        tag.push('-');
-        tag.push_str(&match part.len() {
-            2 => part.to_ascii_uppercase(),
-            4 => format!("{}{}", &part[..1].to_ascii_uppercase(), part[1..].to_ascii_lowercase()),
-            _ => part.to_ascii_lowercase(),
-        });
-    }
-    if tag.len() > 20 {
-        return Err(bad());
-    }
-    Ok(tag)
 }
 
 #[derive(Deserialize)]

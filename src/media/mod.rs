@@ -194,11 +194,18 @@ pub struct MediaService {
     temp_dir: PathBuf,
 }
 
+/// What `inspect` found out about an upload.
+pub struct Inspected {
+    pub format: Format,
+    pub pixels: u64,
+    /// An image's bytes, already read.
+    pub image: Option<Vec<u8>>,
+}
+
 /// An upload that passed `inspect`, with what came with it.
 pub struct Upload<'a> {
     pub file: &'a std::path::Path,
-    pub format: Format,
-    pub pixels: u64,
+    pub inspected: Inspected,
     /// Process before answering, whatever the size.
     pub wait: bool,
     pub description: String,
@@ -300,20 +307,20 @@ impl MediaService {
     }
 
     /// Checks an upload's bytes on disk against the limits of its kind, cheaply:
-    /// the image header or ffprobe. Returns the format and, for images, the pixel count.
-    pub async fn inspect(&self, file: &std::path::Path, head: &[u8]) -> Result<(Format, u64), MediaError> {
+    /// the image header or ffprobe. An image's bytes are read here once and kept.
+    pub async fn inspect(&self, file: &std::path::Path, head: &[u8]) -> Result<Inspected, MediaError> {
         let format = sniff::sniff(head)?;
         match format.family() {
             Family::Image => {
                 let bytes = tokio::fs::read(file).await.map_err(|e| MediaError::internal(e.to_string()))?;
                 let dims = picture::dimensions(&bytes, format)?;
                 picture::check_size(dims, &self.limits.picture)?;
-                Ok((format, u64::from(dims.0) * u64::from(dims.1)))
+                Ok(Inspected { format, pixels: u64::from(dims.0) * u64::from(dims.1), image: Some(bytes) })
             }
             Family::Video => {
                 let ffmpeg = self.ffmpeg().await.ok_or_else(video_unavailable)?;
                 let probe = ffmpeg.probe(file, &self.limits.video).await?;
-                Ok((format, u64::from(probe.width) * u64::from(probe.height)))
+                Ok(Inspected { format, pixels: u64::from(probe.width) * u64::from(probe.height), image: None })
             }
         }
     }
@@ -323,14 +330,18 @@ impl MediaService {
         match format.family() {
             Family::Image => {
                 let bytes = tokio::fs::read(file).await.map_err(|e| MediaError::internal(e.to_string()))?;
-                let limits = self.limits.picture;
-                let picture = self.run_blocking(move || picture::process(&bytes, format, &limits)).await?;
-                let meta = picture_meta(&picture);
-                let kind = if picture.animated { MediaKind::Gifv } else { MediaKind::Image };
-                Ok(Processed { kind, meta, blurhash: picture.blurhash.clone(), picture, video: None })
+                self.process_image(bytes, format).await
             }
             Family::Video => self.process_video(file).await,
         }
+    }
+
+    async fn process_image(&self, bytes: Vec<u8>, format: Format) -> Result<Processed, MediaError> {
+        let limits = self.limits.picture;
+        let picture = self.run_blocking(move || picture::process(&bytes, format, &limits)).await?;
+        let meta = picture_meta(&picture);
+        let kind = if picture.animated { MediaKind::Gifv } else { MediaKind::Image };
+        Ok(Processed { kind, meta, blurhash: picture.blurhash.clone(), picture, video: None })
     }
 
     async fn process_video(&self, file: &std::path::Path) -> Result<Processed, MediaError> {
@@ -371,11 +382,14 @@ impl MediaService {
     /// Accepts an upload that passed `inspect`: processes it now (`wait`, or a
     /// small image) or stores it for the job queue and returns it still processing.
     pub async fn accept(&self, store: &dyn Store, account: &Account, upload: Upload<'_>) -> AppResult<Media> {
-        let Upload { file: upload, format, pixels, wait, description, focus } = upload;
+        let Upload { file: upload, inspected: Inspected { format, pixels, image }, wait, description, focus } = upload;
         let key = storage::new_key();
         let inline = wait || (format.family() == Family::Image && pixels <= INLINE_PIXELS);
         if !inline {
-            self.storage.put_file(&storage::incoming_path(&key), upload).await?;
+            match image {
+                Some(bytes) => self.storage.put(&storage::incoming_path(&key), bytes).await?,
+                None => self.storage.put_file(&storage::incoming_path(&key), upload).await?,
+            }
             let kind = if format.family() == Family::Video { MediaKind::Video } else { MediaKind::Image };
             let new = NewMedia {
                 account_id: account.id,
@@ -389,7 +403,10 @@ impl MediaService {
             };
             return Ok(store.create_media(new).await?);
         }
-        let processed = self.process(format, upload).await?;
+        let processed = match image {
+            Some(bytes) => self.process_image(bytes, format).await?,
+            None => self.process(format, upload).await?,
+        };
         self.store_files(&key, &processed).await?;
         let new = NewMedia {
             account_id: account.id,
