@@ -14,3 +14,4 @@ pub mod media;
 pub mod server;
 pub mod state;
 pub mod urls;
+pub mod web;

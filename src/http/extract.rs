@@ -37,7 +37,9 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else { return Ok(Auth(None)) };
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return session_grant(parts, state).await.map(Auth);
+        };
         let value = value.to_str().map_err(|_| AppError::Unauthorized)?;
         let token = value
             .strip_prefix("Bearer ")
@@ -51,6 +53,43 @@ impl FromRequestParts<AppState> for Auth {
         }
         Ok(Auth(Some(grant)))
     }
+}
+
+/// Scopes a signed-in browser has on the API: everything but administration.
+pub const SESSION_SCOPES: &str = "read write follow push profile";
+
+/// The header the web pages' scripts send with the CSRF cookie's value.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The API as the signed-in browser uses it: the session cookie stands for a
+/// token, and every request that changes something must also carry the CSRF
+/// cookie's value in `X-CSRF-Token` (which another site cannot read or send).
+async fn session_grant(parts: &Parts, state: &AppState) -> AppResult<Option<TokenGrant>> {
+    let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else { return Ok(None) };
+    let Some(session) = state.store.session_by_token(&token_hash(&token), now_ms()).await? else { return Ok(None) };
+    if session.account.suspended {
+        return Ok(None);
+    }
+    if !parts.method.is_safe() {
+        let expected = cookie(&parts.headers, crate::web::CSRF_COOKIE).unwrap_or_default();
+        let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        crate::web::check_csrf_value(&expected, sent)?;
+    }
+    Ok(Some(TokenGrant {
+        app: pengyou_store::App {
+            id: pengyou_store::AppId(0),
+            client_id: String::new(),
+            secret_hash: Vec::new(),
+            name: "pengyou web".into(),
+            website: None,
+            redirect_uris: Vec::new(),
+            scopes: SESSION_SCOPES.into(),
+            created_at: session.created_at,
+        },
+        account: Some(session.account),
+        scopes: SESSION_SCOPES.into(),
+        created_at: session.created_at,
+    }))
 }
 
 impl Auth {

@@ -202,7 +202,7 @@ struct CommentsPage {
     next_cursor: Option<String>,
 }
 
-fn parse_cursor(cursor: Option<&str>, sort: CommentSort) -> AppResult<Option<CommentCursor>> {
+pub fn parse_cursor(cursor: Option<&str>, sort: CommentSort) -> AppResult<Option<CommentCursor>> {
     let Some(cursor) = cursor.filter(|c| !c.is_empty()) else { return Ok(None) };
     let invalid = || AppError::BadRequest("invalid_cursor", "cursor is not one this server gave".into());
     let parsed = match (sort, cursor.split_once('.')) {
@@ -228,13 +228,62 @@ async fn comments(
     if note.note.is_comment() {
         return Err(AppError::NotFound);
     }
-    let sort = match params.sort.as_deref().unwrap_or("hot") {
-        "hot" => CommentSort::Hot,
-        "new" => CommentSort::New,
-        _ => return Err(AppError::BadRequest("invalid_sort", "sort must be hot or new".into())),
-    };
+    let sort = comment_sort(params.sort.as_deref())?;
     let after = parse_cursor(params.cursor.as_deref(), sort)?;
     let limit = params.limit.unwrap_or(20).clamp(1, 40);
+    let (threads, next_cursor) = comment_threads(&state, viewer, &note, sort, after, limit).await?;
+    let comments = threads
+        .into_iter()
+        .map(|t| CommentThread {
+            comment: t.comment.1,
+            replies: t.replies.into_iter().map(|r| r.1).collect(),
+            replies_count: t.replies_count,
+            pinned: t.pinned,
+        })
+        .collect();
+    Ok(Json(CommentsPage { comments, next_cursor }))
+}
+
+/// `hot` (most liked first, the default) or `new`.
+pub fn comment_sort(value: Option<&str>) -> AppResult<CommentSort> {
+    match value.unwrap_or("hot") {
+        "hot" => Ok(CommentSort::Hot),
+        "new" => Ok(CommentSort::New),
+        _ => Err(AppError::BadRequest("invalid_sort", "sort must be hot or new".into())),
+    }
+}
+
+/// A top-level comment and its first replies, each with the status the reader sees.
+pub struct Thread {
+    pub comment: (NoteView, Status),
+    pub replies: Vec<(NoteView, Status)>,
+    pub replies_count: i64,
+    pub pinned: bool,
+}
+
+/// Statuses for views, kept beside their views (a filter may hide some).
+async fn with_statuses(
+    state: &AppState,
+    viewer: Option<&AccountRow>,
+    views: Vec<NoteView>,
+) -> AppResult<Vec<(NoteView, Status)>> {
+    let statuses = present::statuses(state, viewer, &views, "thread").await?;
+    Ok(views.into_iter().filter_map(|v| {
+        let id = v.note.id.to_string();
+        statuses.iter().find(|s| s.id == id).cloned().map(|s| (v, s))
+    }).collect())
+}
+
+/// One page of a note's top-level comments (the pinned one first on the first
+/// page), each with its first replies, and the cursor for the next page.
+pub async fn comment_threads(
+    state: &AppState,
+    viewer: Option<&AccountRow>,
+    note: &NoteView,
+    sort: CommentSort,
+    after: Option<CommentCursor>,
+    limit: u32,
+) -> AppResult<(Vec<Thread>, Option<String>)> {
     let filter = FeedFilter { viewer: viewer.map(|v| v.id) };
     let page = state.store.list_comments(note.note.id, sort, after, filter, limit).await?;
     let next_cursor = (page.len() as u32 == limit).then(|| page.last()).flatten().map(|last| match sort {
@@ -254,24 +303,33 @@ async fn comments(
     let ids: Vec<NoteId> = top.iter().map(|c| c.note.id).collect();
     let replies = state.store.first_replies(&ids, FIRST_REPLIES, filter).await?;
     let replies = visibility::visible(state.store.as_ref(), viewer, replies).await?;
-    let top_statuses = present::statuses(&state, viewer, &top, "thread").await?;
-    let reply_statuses = present::statuses(&state, viewer, &replies, "thread").await?;
-    let comments = top
-        .iter()
-        .zip(top_statuses)
-        .map(|(view, comment)| CommentThread {
-            replies: replies
-                .iter()
-                .zip(reply_statuses.iter())
-                .filter(|(r, _)| r.note.parent_comment_id == Some(view.note.id))
-                .map(|(_, s)| s.clone())
-                .collect(),
+    let top = with_statuses(state, viewer, top).await?;
+    let replies = with_statuses(state, viewer, replies).await?;
+    let threads = top
+        .into_iter()
+        .map(|(view, comment)| Thread {
+            replies: replies.iter().filter(|(r, _)| r.note.parent_comment_id == Some(view.note.id)).cloned().collect(),
             replies_count: view.note.replies_count,
             pinned: Some(view.note.id) == pinned_id,
-            comment,
+            comment: (view, comment),
         })
         .collect();
-    Ok(Json(CommentsPage { comments, next_cursor }))
+    Ok((threads, next_cursor))
+}
+
+/// One page of the replies under a top-level comment, oldest first, and the next cursor.
+pub async fn comment_replies(
+    state: &AppState,
+    viewer: Option<&AccountRow>,
+    comment: &NoteView,
+    after: Option<NoteId>,
+    limit: u32,
+) -> AppResult<(Vec<(NoteView, Status)>, Option<String>)> {
+    let filter = FeedFilter { viewer: viewer.map(|v| v.id) };
+    let page = state.store.list_replies(comment.note.id, after, filter, limit).await?;
+    let next_cursor = (page.len() as u32 == limit).then(|| page.last()).flatten().map(|l| l.note.id.to_string());
+    let page = visibility::visible(state.store.as_ref(), viewer, page).await?;
+    Ok((with_statuses(state, viewer, page).await?, next_cursor))
 }
 
 #[derive(Serialize)]
@@ -300,12 +358,10 @@ async fn replies(
         None => None,
     };
     let limit = params.limit.unwrap_or(20).clamp(1, 40);
-    let filter = FeedFilter { viewer: viewer.map(|v| v.id) };
-    let page = state.store.list_replies(comment.note.id, after, filter, limit).await?;
-    let next_cursor = (page.len() as u32 == limit).then(|| page.last()).flatten().map(|l| l.note.id.to_string());
-    let page = visibility::visible(state.store.as_ref(), viewer, page).await?;
-    Ok(Json(RepliesPage { replies: present::statuses(&state, viewer, &page, "thread").await?, next_cursor }))
+    let (replies, next_cursor) = comment_replies(&state, viewer, &comment, after, limit).await?;
+    Ok(Json(RepliesPage { replies: replies.into_iter().map(|r| r.1).collect(), next_cursor }))
 }
+
 
 #[derive(Deserialize)]
 struct PinForm {

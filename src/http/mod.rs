@@ -15,7 +15,7 @@ pub mod relationships;
 pub mod scopes;
 pub mod statuses;
 pub mod timelines;
-pub mod web;
+
 
 use std::time::{Duration, Instant};
 
@@ -39,7 +39,7 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     let max_upload = state.config.media_max_video_bytes.max(state.config.media_max_image_bytes);
     Router::new()
-        .merge(web::router())
+        .merge(crate::web::router())
         .merge(oauth::router())
         .merge(accounts::router())
         .merge(statuses::router())

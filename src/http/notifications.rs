@@ -153,9 +153,14 @@ struct UnreadCount {
 /// Notifications newer than the `notifications` marker.
 async fn unread_count(State(state): State<AppState>, user: User) -> AppResult<Json<UnreadCount>> {
     user.require("read:notifications")?;
-    let read = state.store.markers(user.account.id).await?;
+    Ok(Json(UnreadCount { count: unread(&state, &user.account).await? }))
+}
+
+/// How many notifications the account has not read yet (up to a cap).
+pub async fn unread(state: &AppState, account: &pengyou_store::Account) -> AppResult<i64> {
+    let read = state.store.markers(account.id).await?;
     let after = read.iter().find(|m| m.timeline == "notifications").map_or(0, |m| m.last_read_id);
-    Ok(Json(UnreadCount { count: state.store.count_notifications(user.account.id, after, UNREAD_CAP).await? }))
+    Ok(state.store.count_notifications(account.id, after, UNREAD_CAP).await?)
 }
 
 async fn grouped(State(state): State<AppState>, user: User, RawQuery(query): RawQuery) -> AppResult<Response> {

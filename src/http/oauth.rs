@@ -18,10 +18,10 @@ use subtle::ConstantTimeEq;
 
 use crate::api::entities::{Application, Token};
 use crate::error::{AppError, AppResult};
-use crate::http::extract::{Auth, Input, WebUser, random_token, string_list, token_hash};
+use crate::http::extract::{Auth, Input, random_token, string_list, token_hash};
 use crate::http::rate_limit::ClientIp;
 use crate::http::scopes;
-use crate::http::web::{CsrfToken, PageError, check_csrf, page};
+use crate::web::{Ctx, PageError, check_csrf};
 use crate::state::AppState;
 
 const OOB: &str = "urn:ietf:wg:oauth:2.0:oob";
@@ -122,11 +122,10 @@ struct AuthorizeParams {
 #[derive(Template)]
 #[template(path = "authorize.html")]
 struct AuthorizePage {
-    site_title: String,
+    ctx: Ctx,
     app_name: String,
     username: String,
     scopes: Vec<String>,
-    csrf_token: String,
     client_id: String,
     redirect_uri: String,
     scope: String,
@@ -138,7 +137,7 @@ struct AuthorizePage {
 #[derive(Template)]
 #[template(path = "code.html")]
 struct CodePage {
-    site_title: String,
+    ctx: Ctx,
     app_name: String,
     code: String,
 }
@@ -190,33 +189,29 @@ async fn check_authorize_request(state: &AppState, params: &AuthorizeParams) -> 
 
 async fn authorize_page(
     State(state): State<AppState>,
-    WebUser(account): WebUser,
-    headers: HeaderMap,
+    ctx: Ctx,
     uri: axum::http::Uri,
     Query(params): Query<AuthorizeParams>,
 ) -> Result<Response, PageError> {
     let checked = check_authorize_request(&state, &params).await?;
-    let Some(account) = account else {
+    let Some(account) = ctx.me.clone() else {
         let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/oauth/authorize");
         let encoded: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
         return Ok(Redirect::to(&format!("/auth/sign_in?return_to={encoded}")).into_response());
     };
-    let csrf = CsrfToken::from_headers(&headers);
-    let html = AuthorizePage {
-        site_title: state.config.title.clone(),
+    let page = AuthorizePage {
         app_name: checked.app.name.clone(),
         username: account.username,
         scope: checked.scopes.join(" "),
         scopes: checked.scopes,
-        csrf_token: csrf.token.clone(),
         client_id: checked.app.client_id.clone(),
         redirect_uri: checked.redirect_uri,
         state: params.state.unwrap_or_default(),
         code_challenge: checked.challenge.unwrap_or_default(),
         code_challenge_method: if params.code_challenge.is_some() { "S256".into() } else { String::new() },
-    }
-    .render()?;
-    Ok(page(&state, StatusCode::OK, html, &csrf))
+        ctx,
+    };
+    page.ctx.render(&state, &page)
 }
 
 #[derive(Deserialize)]
@@ -254,12 +249,12 @@ fn redirect_with(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
 
 async fn authorize(
     State(state): State<AppState>,
-    WebUser(account): WebUser,
+    ctx: Ctx,
     headers: HeaderMap,
     Input(form): Input<AuthorizeForm>,
 ) -> Result<Response, PageError> {
     check_csrf(&headers, &form.csrf_token)?;
-    let account = account.ok_or(AppError::Unauthorized)?;
+    let account = ctx.me.clone().ok_or(AppError::Unauthorized)?;
     let params = AuthorizeParams {
         client_id: form.params.client_id,
         redirect_uri: form.params.redirect_uri,
@@ -292,9 +287,8 @@ async fn authorize(
         .await
         .map_err(AppError::from)?;
     if checked.redirect_uri == OOB {
-        let csrf = CsrfToken::from_headers(&headers);
-        let html = CodePage { site_title: state.config.title.clone(), app_name: checked.app.name, code }.render()?;
-        return Ok(page(&state, StatusCode::OK, html, &csrf));
+        let page = CodePage { app_name: checked.app.name, code, ctx };
+        return page.ctx.render(&state, &page);
     }
     Ok(redirect_with(&checked.redirect_uri, &[("code", &code), ("state", &client_state)]))
 }

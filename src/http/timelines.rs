@@ -20,7 +20,7 @@ use crate::domain::discover::{self, Reader};
 use crate::domain::visibility::{self, Audience};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{Auth, Input, PageParams, User, lenient_bool, paged};
-use crate::http::web::{encode, preferred_language};
+use crate::web::{encode, preferred_language};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -145,32 +145,7 @@ async fn discover_feed(
     if explain && !viewer.is_some_and(|v| v.is_admin) {
         return Err(AppError::Forbidden("admin_only", "Only admins can see how the feed is scored".into()));
     }
-    let now = now_ms();
-    let store = state.store.clone();
-    let candidates = state
-        .discover
-        .get(|| async move { Ok(store.discover_candidates(now - discover::WINDOW_MS, discover::CANDIDATES).await?) })
-        .await?;
-    let reader = match viewer {
-        Some(account) => Reader {
-            languages: if account.languages.is_empty() {
-                vec![preferred_language(&headers).to_owned()]
-            } else {
-                account.languages.clone()
-            },
-            followed_tags: state.store.followed_tags(account.id).await?,
-        },
-        None => Reader { languages: vec![preferred_language(&headers).to_owned()], followed_tags: Vec::new() },
-    };
-    let audience = Audience::for_views(state.store.as_ref(), viewer, &candidates).await?;
-    let allowed: Vec<NoteView> = candidates
-        .iter()
-        .filter(|v| audience.can_view(&v.note, &v.author))
-        .filter(|v| !audience.relationship(v.author.id).is_some_and(|r| r.muting))
-        .cloned()
-        .collect();
-    let ranked = discover::rank(allowed, &reader, seed, state.config.discover_cross_border_share, now);
-    let page: Vec<_> = ranked.into_iter().skip(offset).take(limit).collect();
+    let page = discover_page(&state, viewer, preferred_language(&headers), seed, offset, limit).await?;
     let views: Vec<NoteView> = page.iter().map(|r| r.view.clone()).collect();
     let mut statuses = present::statuses(&state, viewer, &views, "public").await?;
     if explain {
@@ -191,6 +166,45 @@ async fn discover_feed(
         }
     }
     Ok(response)
+}
+
+/// One page of the discover feed for `viewer` (whose languages, else
+/// `fallback_language`, decide the language mix): ranked recent public notes
+/// the viewer may see, without muted authors.
+pub async fn discover_page(
+    state: &AppState,
+    viewer: Option<&pengyou_store::Account>,
+    fallback_language: &str,
+    seed: u64,
+    offset: usize,
+    limit: usize,
+) -> AppResult<Vec<discover::Ranked>> {
+    let now = now_ms();
+    let store = state.store.clone();
+    let candidates = state
+        .discover
+        .get(|| async move { Ok(store.discover_candidates(now - discover::WINDOW_MS, discover::CANDIDATES).await?) })
+        .await?;
+    let reader = match viewer {
+        Some(account) => Reader {
+            languages: if account.languages.is_empty() {
+                vec![fallback_language.to_owned()]
+            } else {
+                account.languages.clone()
+            },
+            followed_tags: state.store.followed_tags(account.id).await?,
+        },
+        None => Reader { languages: vec![fallback_language.to_owned()], followed_tags: Vec::new() },
+    };
+    let audience = Audience::for_views(state.store.as_ref(), viewer, &candidates).await?;
+    let allowed: Vec<NoteView> = candidates
+        .iter()
+        .filter(|v| audience.can_view(&v.note, &v.author))
+        .filter(|v| !audience.relationship(v.author.id).is_some_and(|r| r.muting))
+        .cloned()
+        .collect();
+    let ranked = discover::rank(allowed, &reader, seed, state.config.discover_cross_border_share, now);
+    Ok(ranked.into_iter().skip(offset).take(limit).collect())
 }
 
 /// Tags trending over the last week, shared by every reader for a few minutes.

@@ -53,6 +53,10 @@ pub trait Store: Send + Sync + 'static {
     /// The live session for a token hash, or `None` when unknown or expired.
     async fn session_by_token(&self, token_hash: &[u8], now: i64) -> Result<Option<WebSession>>;
     async fn delete_session(&self, token_hash: &[u8]) -> Result<()>;
+    /// The account's unexpired browser sessions, newest first.
+    async fn sessions_of(&self, account: AccountId, now: i64) -> Result<Vec<SessionInfo>>;
+    /// Logs the account out everywhere: every browser session and every app token.
+    async fn delete_sessions_of(&self, account: AccountId) -> Result<()>;
 
     // ---- OAuth ----
     async fn create_app(&self, new: NewApp) -> Result<App>;

@@ -130,6 +130,15 @@ pub struct WebSession {
     pub expires_at: i64,
 }
 
+/// One signed-in browser, as listed in the account's settings.
+#[derive(Clone, Debug)]
+pub struct SessionInfo {
+    pub token_hash: Vec<u8>,
+    pub user_agent: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
 /// A registered OAuth client.
 #[derive(Clone, Debug)]
 pub struct App {

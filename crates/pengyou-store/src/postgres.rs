@@ -674,6 +674,29 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn sessions_of(&self, account: AccountId, now: i64) -> Result<Vec<SessionInfo>> {
+        let rows = sqlx::query(sql::SESSIONS_OF).bind(account.0).bind(now).fetch_all(&self.pool).await?;
+        Ok(rows
+            .iter()
+            .map(|row| -> sqlx::Result<SessionInfo> {
+                Ok(SessionInfo {
+                    token_hash: row.try_get(0)?,
+                    user_agent: row.try_get(1)?,
+                    created_at: row.try_get(2)?,
+                    expires_at: row.try_get(3)?,
+                })
+            })
+            .collect::<sqlx::Result<Vec<_>>>()?)
+    }
+
+    async fn delete_sessions_of(&self, account: AccountId) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM web_sessions WHERE account_id = $1").bind(account.0).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM oauth_tokens WHERE account_id = $1").bind(account.0).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn create_app(&self, new: NewApp) -> Result<App> {
         let app = App {
             id: AppId(next_id()),

@@ -558,6 +558,8 @@ pub fn count_notifications(account: AccountId, after: i64, cap: u32) -> Query {
 
 // ---- statements with fixed shape ----
 
+pub const SESSIONS_OF: &str = "SELECT token_hash, user_agent, created_at, expires_at FROM web_sessions \
+     WHERE account_id = $1 AND expires_at > $2 ORDER BY created_at DESC LIMIT 100";
 pub const COMMENT_PARENT: &str = "SELECT root_id, parent_comment_id FROM notes WHERE id = $1";
 pub const BUMP_REPLIES: &str = "UPDATE notes SET replies_count = replies_count + $2 WHERE id = $1";
 pub const HOME_FEED_OWN: &str =

@@ -717,6 +717,34 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn sessions_of(&self, account: AccountId, now: i64) -> Result<Vec<SessionInfo>> {
+        self.read(move |conn| {
+            let rows = prepare(conn, sql::SESSIONS_OF)?
+                .query_map(params![account.0, now], |row| {
+                    Ok(SessionInfo {
+                        token_hash: row.get(0)?,
+                        user_agent: row.get(1)?,
+                        created_at: row.get(2)?,
+                        expires_at: row.get(3)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn delete_sessions_of(&self, account: AccountId) -> Result<()> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            tx.execute("DELETE FROM web_sessions WHERE account_id = ?1", [account.0])?;
+            tx.execute("DELETE FROM oauth_tokens WHERE account_id = ?1", [account.0])?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn create_app(&self, new: NewApp) -> Result<App> {
         self.write(move |conn| {
             let app = App {
