@@ -213,6 +213,7 @@ strings! {
     attach_photo: "Add a photo", "添加图片";
     remove_photo: "Remove photo", "移除图片";
     photo_wall: "Photo comments", "图片评论";
+    photo_from: "Photo from {name}", "{name} 的图片";
     sign_in_to_comment: "Sign in to comment", "登录后参与评论";
     sign_in_to_act: "Sign in to like, collect and follow", "登录后才能点赞、收藏和关注";
     delete_note: "Delete note", "删除笔记";

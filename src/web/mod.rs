@@ -193,7 +193,7 @@ impl Ctx {
     /// Whether the navigation entry for `path` is the current page.
     pub fn current(&self, path: &str) -> bool {
         let here = self.here.split('?').next().unwrap_or_default();
-        if path == "/" { here == "/" } else { here.starts_with(path) }
+        if path == "/" || path.starts_with("/@") { here == path } else { here.starts_with(path) }
     }
 }
 

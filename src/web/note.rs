@@ -63,7 +63,7 @@ pub struct NotePage {
     pub ctx: Ctx,
     pub note: NoteItem,
     pub comments: Vec<CommentView>,
-    pub photo_wall: Vec<(String, crate::web::view::Picture)>,
+    pub photo_wall: Vec<(String, String, crate::web::view::Picture)>,
     pub next_comments: Option<String>,
     pub sort: &'static str,
     pub boards: Vec<Board>,
@@ -138,7 +138,7 @@ async fn note_page(
     let photo_wall = comments
         .iter()
         .flat_map(|c| std::iter::once(&c.item).chain(c.replies.iter()))
-        .filter_map(|c| c.pictures.first().map(|p| (c.id.clone(), p.clone())))
+        .filter_map(|c| c.pictures.first().map(|p| (c.id.clone(), c.author.name.clone(), p.clone())))
         .collect();
     let sort_name = if query.sort.as_deref() == Some("new") { "new" } else { "hot" };
     let next_comments = cursor.map(|c| format!("{}/comments?sort={sort_name}&cursor={c}", note.url));
