@@ -268,10 +268,13 @@ async fn with_statuses(
     views: Vec<NoteView>,
 ) -> AppResult<Vec<(NoteView, Status)>> {
     let statuses = present::statuses(state, viewer, &views, "thread").await?;
-    Ok(views.into_iter().filter_map(|v| {
-        let id = v.note.id.to_string();
-        statuses.iter().find(|s| s.id == id).cloned().map(|s| (v, s))
-    }).collect())
+    Ok(views
+        .into_iter()
+        .filter_map(|v| {
+            let id = v.note.id.to_string();
+            statuses.iter().find(|s| s.id == id).cloned().map(|s| (v, s))
+        })
+        .collect())
 }
 
 /// One page of a note's top-level comments (the pinned one first on the first
@@ -361,7 +364,6 @@ async fn replies(
     let (replies, next_cursor) = comment_replies(&state, viewer, &comment, after, limit).await?;
     Ok(Json(RepliesPage { replies: replies.into_iter().map(|r| r.1).collect(), next_cursor }))
 }
-
 
 #[derive(Deserialize)]
 struct PinForm {

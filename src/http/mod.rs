@@ -16,7 +16,6 @@ pub mod scopes;
 pub mod statuses;
 pub mod timelines;
 
-
 use std::time::{Duration, Instant};
 
 use axum::Router;

@@ -21,8 +21,8 @@ use crate::error::{AppError, AppResult};
 use crate::http::extract::{Auth, Input, random_token, string_list, token_hash};
 use crate::http::rate_limit::ClientIp;
 use crate::http::scopes;
-use crate::web::{Ctx, PageError, check_csrf};
 use crate::state::AppState;
+use crate::web::{Ctx, PageError, check_csrf};
 
 const OOB: &str = "urn:ietf:wg:oauth:2.0:oob";
 const CODE_LIFETIME_MS: i64 = 10 * 60 * 1000;

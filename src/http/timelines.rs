@@ -20,8 +20,8 @@ use crate::domain::discover::{self, Reader};
 use crate::domain::visibility::{self, Audience};
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{Auth, Input, PageParams, User, lenient_bool, paged};
-use crate::web::{encode, preferred_language};
 use crate::state::AppState;
+use crate::web::{encode, preferred_language};
 
 pub fn router() -> Router<AppState> {
     Router::new()

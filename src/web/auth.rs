@@ -44,8 +44,7 @@ struct SignInPage {
 
 async fn sign_in_page(State(state): State<AppState>, ctx: Ctx, Query(query): Query<ReturnTo>) -> PageResult {
     let return_to = safe_return_to(query.return_to.as_deref());
-    let page =
-        SignInPage { return_to_encoded: encode(&return_to), return_to, login: String::new(), error: None, ctx };
+    let page = SignInPage { return_to_encoded: encode(&return_to), return_to, login: String::new(), error: None, ctx };
     page.ctx.render(&state, &page)
 }
 

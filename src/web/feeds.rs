@@ -16,10 +16,7 @@ use crate::web::view::{self, NoteItem};
 use crate::web::{Ctx, PageResult, encode};
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(discover))
-        .route("/following", get(following))
-        .route("/tags/{name}", get(tag))
+    Router::new().route("/", get(discover)).route("/following", get(following)).route("/tags/{name}", get(tag))
 }
 
 const PAGE_SIZE: usize = 20;
@@ -109,7 +106,10 @@ async fn following(State(state): State<AppState>, ctx: Ctx, Query(query): Query<
     let (notes, next) = match &ctx.me {
         Some(me) => {
             let views = state.store.home_feed(me.id, page_before(query.max_id)).await?;
-            let next = (views.len() == PAGE_SIZE).then(|| views.last()).flatten().map(|v| format!("/following?max_id={}", v.note.id));
+            let next = (views.len() == PAGE_SIZE)
+                .then(|| views.last())
+                .flatten()
+                .map(|v| format!("/following?max_id={}", v.note.id));
             let views = crate::domain::visibility::visible(state.store.as_ref(), Some(me), views).await?;
             (view::notes(&state, Some(me), &views, "home").await?, next)
         }

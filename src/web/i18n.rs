@@ -63,10 +63,8 @@ impl Lang {
             .filter_map(|part| {
                 let mut pieces = part.split(';');
                 let lang = Lang::parse(pieces.next()?)?;
-                let q = pieces
-                    .find_map(|p| p.trim().strip_prefix("q="))
-                    .and_then(|q| q.parse::<f32>().ok())
-                    .unwrap_or(1.0);
+                let q =
+                    pieces.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
                 Some((q, lang))
             })
             .collect();
@@ -352,16 +350,66 @@ strings! {
 
 /// The keys the page scripts use; sent with every page as JSON.
 pub const SCRIPT_KEYS: &[&str] = &[
-    "like", "unlike", "collect", "collected", "link_copied", "copy_failed", "reply_to", "send", "cancel",
-    "loading", "load_more", "end_of_list", "follow", "unfollow", "followed", "follow_requested", "follow_tag",
-    "unfollow_tag", "uploading", "processing", "ready", "remove", "move_earlier", "move_later", "alt_text",
-    "too_many_files", "mixed_media", "need_content", "wait_for_uploads", "publishing", "publish", "over_limit",
-    "err_file_too_large", "err_unsupported_media_type", "err_image_too_large", "err_file_empty",
-    "err_video_processing_unavailable", "err_media_unreadable", "err_video_too_long", "err_rate_limited",
-    "err_video_too_large", "err_video_unreadable", "err_video_processing_timeout",
-    "err_generic", "err_network", "comment_sent", "pin", "unpin", "pinned", "deleted", "confirm_delete",
-    "image_position", "new_board", "default_board", "saved", "remove_photo", "board_name", "create",
-    "choose_board", "uncollect",
+    "like",
+    "unlike",
+    "collect",
+    "collected",
+    "link_copied",
+    "copy_failed",
+    "reply_to",
+    "send",
+    "cancel",
+    "loading",
+    "load_more",
+    "end_of_list",
+    "follow",
+    "unfollow",
+    "followed",
+    "follow_requested",
+    "follow_tag",
+    "unfollow_tag",
+    "uploading",
+    "processing",
+    "ready",
+    "remove",
+    "move_earlier",
+    "move_later",
+    "alt_text",
+    "too_many_files",
+    "mixed_media",
+    "need_content",
+    "wait_for_uploads",
+    "publishing",
+    "publish",
+    "over_limit",
+    "err_file_too_large",
+    "err_unsupported_media_type",
+    "err_image_too_large",
+    "err_file_empty",
+    "err_video_processing_unavailable",
+    "err_media_unreadable",
+    "err_video_too_long",
+    "err_rate_limited",
+    "err_video_too_large",
+    "err_video_unreadable",
+    "err_video_processing_timeout",
+    "err_generic",
+    "err_network",
+    "comment_sent",
+    "pin",
+    "unpin",
+    "pinned",
+    "deleted",
+    "confirm_delete",
+    "image_position",
+    "new_board",
+    "default_board",
+    "saved",
+    "remove_photo",
+    "board_name",
+    "create",
+    "choose_board",
+    "uncollect",
 ];
 
 impl Strings {
@@ -418,7 +466,8 @@ pub fn date(ms: i64, now_ms: i64, lang: Lang) -> String {
         Lang::Zh if y == now.year() => format!("{m}月{d}日"),
         Lang::Zh => format!("{y}年{m}月{d}日"),
         Lang::En => {
-            const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+            const MONTHS: [&str; 12] =
+                ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
             let month = MONTHS[usize::from(m - 1)];
             if y == now.year() { format!("{month} {d}") } else { format!("{month} {d}, {y}") }
         }
@@ -441,12 +490,14 @@ mod tests {
         let mut untranslated = Vec::new();
         for key in Strings::KEYS {
             let (en, zh) = (EN.get(key).unwrap(), ZH.get(key).unwrap());
-            let switcher = *key == "switch_language";
+            // The switcher names the other language in that language, so that
+            // someone who reads only it can find the way back.
+            let switcher = *key == "switch_language" || *key == "switch_language_label";
             if en.trim().is_empty() || zh.trim().is_empty() {
                 untranslated.push(format!("{key}: empty"));
             } else if !switcher && (en == zh || !has_han(zh)) {
                 untranslated.push(format!("{key}: {zh:?}"));
-            } else if has_han(en) && !switcher && *key != "switch_language_label" {
+            } else if has_han(en) && !switcher {
                 untranslated.push(format!("{key}: English string has Chinese: {en:?}"));
             }
             for placeholder in ["{n}", "{total}", "{name}", "{app}"] {
@@ -467,6 +518,10 @@ mod tests {
         let script = include_str!("../../static/app.js");
         let mut missing = Vec::new();
         for (i, _) in script.match_indices("t('") {
+            let before = script[..i].chars().next_back().unwrap_or(' ');
+            if before.is_alphanumeric() || before == '_' || before == '.' {
+                continue;
+            }
             let rest = &script[i + 3..];
             let key = &rest[..rest.find('\'').unwrap_or(0)];
             if !SCRIPT_KEYS.contains(&key) {

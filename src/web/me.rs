@@ -32,8 +32,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Pages that need a member send visitors to sign in and back.
-fn require_member(ctx: &Ctx) -> Result<&pengyou_store::Account, Response> {
-    ctx.me.as_ref().ok_or_else(|| Redirect::to(&ctx.sign_in_url()).into_response())
+fn sign_in_first(ctx: &Ctx) -> Response {
+    Redirect::to(&ctx.sign_in_url()).into_response()
 }
 
 // ---- composer ----
@@ -50,8 +50,8 @@ pub struct ComposePage {
 }
 
 async fn compose(State(state): State<AppState>, ctx: Ctx) -> PageResult {
-    if let Err(redirect) = require_member(&ctx) {
-        return Ok(redirect);
+    if ctx.me.is_none() {
+        return Ok(sign_in_first(&ctx));
     }
     let tags = trending(&state).await?.iter().take(16).map(|t| t.name.clone()).collect();
     let page = ComposePage {
@@ -104,20 +104,12 @@ struct ListQuery {
     max_id: Option<i64>,
 }
 
-async fn notifications(State(state): State<AppState>, ctx: Ctx, Query(query): Query<ListQuery>) -> PageResult {
-    let me = match require_member(&ctx) {
-        Ok(me) => me.clone(),
-        Err(redirect) => return Ok(redirect),
-    };
+async fn notifications(State(state): State<AppState>, mut ctx: Ctx, Query(query): Query<ListQuery>) -> PageResult {
+    let Some(me) = ctx.me.clone() else { return Ok(sign_in_first(&ctx)) };
     let page = Page { max_id: query.max_id, since_id: None, min_id: None, limit: 30 };
     let groups = state.store.list_notification_groups(me.id, NotificationFilter::default(), page).await?;
-    let read_up_to = state
-        .store
-        .markers(me.id)
-        .await?
-        .iter()
-        .find(|m| m.timeline == "notifications")
-        .map_or(0, |m| m.last_read_id);
+    let read_up_to =
+        state.store.markers(me.id).await?.iter().find(|m| m.timeline == "notifications").map_or(0, |m| m.last_read_id);
     let notes: Vec<_> = groups.iter().filter_map(|g| g.note.clone()).collect();
     let notes = crate::domain::visibility::visible(state.store.as_ref(), Some(&me), notes).await?;
     let items = view::notes(&state, Some(&me), &notes, "notifications").await?;
@@ -139,13 +131,15 @@ async fn notifications(State(state): State<AppState>, ctx: Ctx, Query(query): Qu
             unread: group.latest_id > read_up_to,
         });
     }
-    let next = (groups.len() == 30).then(|| groups.last()).flatten().map(|g| format!("/notifications?max_id={}", g.latest_id));
+    let next =
+        (groups.len() == 30).then(|| groups.last()).flatten().map(|g| format!("/notifications?max_id={}", g.latest_id));
     // Seeing the list reads it: the badge clears from the next page on.
     if query.max_id.is_none()
         && let Some(latest) = groups.first()
         && latest.latest_id > read_up_to
     {
         state.store.set_marker(me.id, "notifications", latest.latest_id).await?;
+        ctx.unread = 0;
     }
     let page = NotificationsPage { groups: shown, next, ctx };
     page.ctx.render(&state, &page)
@@ -250,10 +244,7 @@ async fn settings_page(
     saved: bool,
     error: Option<(String, String)>,
 ) -> PageResult {
-    let me = match require_member(&ctx) {
-        Ok(me) => me.clone(),
-        Err(redirect) => return Ok(redirect),
-    };
+    let Some(me) = ctx.me.clone() else { return Ok(sign_in_first(&ctx)) };
     let current = cookie(headers, SESSION_COOKIE).map(|t| token_hash(&t));
     let sessions = state
         .store
@@ -311,10 +302,7 @@ async fn save_profile(
     Input(form): Input<ProfileForm>,
 ) -> PageResult {
     check_csrf(&headers, &form.csrf_token)?;
-    let me = match require_member(&ctx) {
-        Ok(me) => me.clone(),
-        Err(redirect) => return Ok(redirect),
-    };
+    let Some(me) = ctx.me.clone() else { return Ok(sign_in_first(&ctx)) };
     let update = (|| -> Result<AccountUpdate, AppError> {
         let languages = validate::languages(&form.languages.clone().unwrap_or_default())
             .map_err(|e| AppError::field("languages", e))?;
@@ -331,7 +319,9 @@ async fn save_profile(
             })?),
         };
         Ok(AccountUpdate {
-            display_name: Some(validate::display_name(&form.display_name).map_err(|e| AppError::field("display_name", e))?),
+            display_name: Some(
+                validate::display_name(&form.display_name).map_err(|e| AppError::field("display_name", e))?,
+            ),
             bio: Some(validate::bio(&form.bio).map_err(|e| AppError::field("note", e))?),
             languages: Some(languages),
             ui_language: Some(ui_language),
@@ -368,7 +358,8 @@ async fn switch_language(
     Input(form): Input<LanguageForm>,
 ) -> PageResult {
     check_csrf(&headers, &form.csrf_token)?;
-    let lang = Lang::parse(&form.lang).ok_or_else(|| AppError::BadRequest("invalid_language", "lang must be zh or en".into()))?;
+    let lang = Lang::parse(&form.lang)
+        .ok_or_else(|| AppError::BadRequest("invalid_language", "lang must be zh or en".into()))?;
     if let Some(me) = &ctx.me {
         let update = AccountUpdate { ui_language: Some(Some(lang.code().to_owned())), ..AccountUpdate::default() };
         state.store.update_account(me.id, update).await?;

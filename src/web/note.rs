@@ -124,8 +124,9 @@ async fn note_page(
         && let Some(root) = state.store.note_by_id(root).await?
     {
         let anchor = view.note.parent_comment_id.unwrap_or(view.note.id);
-        return Ok(Redirect::to(&format!("/@{}/{}#comment-{anchor}", root.author.username, root.note.id))
-            .into_response());
+        return Ok(
+            Redirect::to(&format!("/@{}/{}#comment-{anchor}", root.author.username, root.note.id)).into_response()
+        );
     }
     let (view, note) = root_note(&state, &ctx, &username, &id).await?;
     match &ctx.me {

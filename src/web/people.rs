@@ -188,7 +188,9 @@ async fn board_page(
     let me = ctx.me.as_ref();
     let owner = state.store.account_by_id(board.account_id).await?.ok_or(AppError::NotFound)?;
     let mine = me.is_some_and(|m| m.id == owner.id);
-    if !mine && !(board.public && visibility::can_see_profile(state.store.as_ref(), &owner, me.map(|m| m.id)).await?) {
+    let shown =
+        mine || (board.public && visibility::can_see_profile(state.store.as_ref(), &owner, me.map(|m| m.id)).await?);
+    if !shown {
         return Err(AppError::NotFound.into());
     }
     let listed = state.store.list_collects(owner.id, Some(board.id), page_before(query.max_id)).await?;
@@ -203,6 +205,7 @@ async fn board_page(
         let fragment = CardsFragment { ctx, notes, next };
         return fragment.ctx.render(&state, &fragment);
     }
-    let page = BoardPage { board: BoardCard::new(&ctx, &board), owner: Person::from_row(&state, &owner), notes, next, ctx };
+    let page =
+        BoardPage { board: BoardCard::new(&ctx, &board), owner: Person::from_row(&state, &owner), notes, next, ctx };
     page.ctx.render(&state, &page)
 }

@@ -148,7 +148,11 @@ impl NoteItem {
                     .pengyou
                     .subtitles
                     .iter()
-                    .map(|s| Track { language: s.language.clone(), label: language_name(&s.language), url: local(state, &s.url) })
+                    .map(|s| Track {
+                        language: s.language.clone(),
+                        label: language_name(&s.language),
+                        url: local(state, &s.url),
+                    })
                     .collect(),
                 looping: m.kind == "gifv",
             })

@@ -5,6 +5,7 @@ mod api;
 mod durability;
 mod media;
 mod oauth;
+mod pages;
 mod s3;
 mod social;
 mod store;

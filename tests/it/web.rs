@@ -51,7 +51,7 @@ async fn sign_up_sign_out_sign_in(app: &TestApp) {
     let mut browser = Browser::default();
     let page = browser.open(app, "/auth/sign_up").await;
     page.assert_status(StatusCode::OK);
-    assert!(page.body.contains("Sign up 注册"));
+    assert!(page.body.contains("Create your account"));
     assert!(page.header("content-security-policy").unwrap().contains("default-src 'self'"));
     assert_eq!(page.header("x-frame-options").as_deref(), Some("DENY"));
 
