@@ -128,11 +128,13 @@ async fn note_page(
             Redirect::to(&format!("/@{}/{}#comment-{anchor}", root.author.username, root.note.id)).into_response()
         );
     }
-    let (view, note) = root_note(&state, &ctx, &username, &id).await?;
-    match &ctx.me {
+    let (view, mut note) = root_note(&state, &ctx, &username, &id).await?;
+    let counted = match &ctx.me {
         Some(me) => state.views.record(view.note.id, ("account", me.id.0)),
         None => state.views.record(view.note.id, ("address", ip)),
     };
+    // The count on the page includes this view.
+    note.views += i64::from(counted);
     let sort = comment_sort(query.sort.as_deref())?;
     let (threads, cursor) = comment_threads(&state, ctx.me.as_ref(), &view, sort, None, COMMENTS_PAGE).await?;
     let comments: Vec<CommentView> = threads.into_iter().map(|t| CommentView::new(&state, t)).collect();

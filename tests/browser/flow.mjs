@@ -6,7 +6,7 @@
 //
 // Usage: node tests/browser/flow.mjs <path to the pengyou binary> [artefact dir]
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -253,6 +253,21 @@ try {
   await Promise.all([mei.page.waitForURL(/#comment-\d+/), mei.page.click('[data-comment-form] button[type=submit]')]);
   check(await waitForText(mei.page, '.replies', '十月底'), "Mei's reply shows under Sam's comment");
   await shot(mei.page, 'flow-07-mei-reply');
+
+  // A video note: uploaded, transcoded in the background, played with a <video> element.
+  const clip = join(dataDir, 'clip.mp4');
+  const made = spawnSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10', '-t', '2', '-pix_fmt', 'yuv420p', '-y', clip]);
+  if (made.status === 0) {
+    await mei.page.goto(`${origin}/compose`);
+    await mei.page.setInputFiles('[data-files]', clip);
+    check(await mei.page.locator('.dropzone').isHidden(), 'after one video the composer takes no more files');
+    await mei.page.fill('#body', '视频测试 #旅行');
+    await Promise.all([mei.page.waitForURL(/\/@mei\/\d+/, { timeout: 90000 }), mei.page.click('[data-publish]')]);
+    check(await mei.page.locator('.note-media video source[type="video/mp4"]').count() === 1, 'the video note plays in a <video> element');
+    await shot(mei.page, 'flow-08-mei-video-note');
+  } else {
+    console.log('video step not run: ffmpeg is not installed');
+  }
 
   // Both switch language.
   await mei.page.click('.lang-switch button');
