@@ -7,7 +7,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use pengyou_store::{Account, Page, TokenGrant, now_ms};
+use pengyou_store::{Account, Page, TokenGrant, WebSession, now_ms};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
@@ -65,11 +65,7 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// token, and every request that changes something must also carry the CSRF
 /// cookie's value in `X-CSRF-Token` (which another site cannot read or send).
 async fn session_grant(parts: &Parts, state: &AppState) -> AppResult<Option<TokenGrant>> {
-    let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else { return Ok(None) };
-    let Some(session) = state.store.session_by_token(&token_hash(&token), now_ms()).await? else { return Ok(None) };
-    if session.account.suspended {
-        return Ok(None);
-    }
+    let Some(session) = web_session(&parts.headers, state).await? else { return Ok(None) };
     if !parts.method.is_safe() {
         let expected = cookie(&parts.headers, crate::web::CSRF_COOKIE).unwrap_or_default();
         let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -338,19 +334,14 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-/// The web session's account, when the browser is logged in.
-pub struct WebUser(pub Option<Account>);
-
 pub const SESSION_COOKIE: &str = "pengyou_session";
 
-impl FromRequestParts<AppState> for WebUser {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else { return Ok(WebUser(None)) };
-        let session = state.store.session_by_token(&token_hash(&token), now_ms()).await?;
-        Ok(WebUser(session.map(|s| s.account).filter(|a| !a.suspended)))
-    }
+/// The browser's signed-in session, when its cookie names a live session of
+/// an account that is not suspended.
+pub async fn web_session(headers: &HeaderMap, state: &AppState) -> AppResult<Option<WebSession>> {
+    let Some(token) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
+    let session = state.store.session_by_token(&token_hash(&token), now_ms()).await?;
+    Ok(session.filter(|s| !s.account.suspended))
 }
 
 #[cfg(test)]

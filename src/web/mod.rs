@@ -25,7 +25,7 @@ use pengyou_store::{Account, now_ms};
 use subtle::ConstantTimeEq;
 
 use crate::error::AppError;
-use crate::http::extract::{SESSION_COOKIE, cookie, random_token, token_hash};
+use crate::http::extract::{cookie, random_token, web_session};
 use crate::state::AppState;
 use i18n::{Lang, Strings};
 
@@ -83,15 +83,7 @@ impl FromRequestParts<AppState> for Ctx {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
-        let me = match cookie(&parts.headers, SESSION_COOKIE) {
-            Some(token) => state
-                .store
-                .session_by_token(&token_hash(&token), now_ms())
-                .await?
-                .map(|s| s.account)
-                .filter(|a| !a.suspended),
-            None => None,
-        };
+        let me = web_session(&parts.headers, state).await?.map(|s| s.account);
         let lang = ui_language(me.as_ref(), &parts.headers);
         let unread = match &me {
             Some(me) => crate::http::notifications::unread(state, me).await?,
