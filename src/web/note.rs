@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
-use pengyou_store::{AccountId, NoteId, NoteView, Relationship};
+use pengyou_store::{AccountId, CommentSort, NoteId, NoteView, Relationship};
 use serde::Deserialize;
 
 use crate::error::AppError;
@@ -99,16 +99,29 @@ pub struct CommentQuery {
 }
 
 /// The note as the page's reader sees it, 404 for a comment or a wrong author name.
-async fn root_note(state: &AppState, ctx: &Ctx, username: &str, id: &str) -> Result<(NoteView, NoteItem), AppError> {
-    let view = visible_note(state, id, ctx.me.as_ref()).await?;
+async fn root_item(state: &AppState, ctx: &Ctx, view: &NoteView, username: &str) -> Result<NoteItem, AppError> {
     if view.note.is_comment() || !view.author.username.eq_ignore_ascii_case(username) {
         return Err(AppError::NotFound);
     }
-    let item = crate::web::view::notes(state, ctx.me.as_ref(), std::slice::from_ref(&view), "thread")
+    crate::web::view::notes(state, ctx.me.as_ref(), std::slice::from_ref(view), "thread")
         .await?
         .pop()
-        .ok_or(AppError::NotFound)?;
+        .ok_or(AppError::NotFound)
+}
+
+/// The note named in the URL, loaded and checked once.
+async fn root_note(state: &AppState, ctx: &Ctx, username: &str, id: &str) -> Result<(NoteView, NoteItem), AppError> {
+    let view = visible_note(state, id, ctx.me.as_ref()).await?;
+    let item = root_item(state, ctx, &view, username).await?;
     Ok((view, item))
+}
+
+/// The `sort` value that names `sort` in links.
+fn sort_name(sort: CommentSort) -> &'static str {
+    match sort {
+        CommentSort::Hot => "hot",
+        CommentSort::New => "new",
+    }
 }
 
 async fn note_page(
@@ -118,9 +131,9 @@ async fn note_page(
     Path((username, id)): Path<(String, String)>,
     Query(query): Query<CommentQuery>,
 ) -> PageResult {
+    let view = visible_note(&state, &id, ctx.me.as_ref()).await?;
     // A comment's link opens its note at the comment.
-    if let Ok(view) = visible_note(&state, &id, ctx.me.as_ref()).await
-        && let Some(root) = view.note.root_id
+    if let Some(root) = view.note.root_id
         && let Some(root) = state.store.note_by_id(root).await?
     {
         let anchor = view.note.parent_comment_id.unwrap_or(view.note.id);
@@ -128,7 +141,7 @@ async fn note_page(
             Redirect::to(&format!("/@{}/{}#comment-{anchor}", root.author.username, root.note.id)).into_response()
         );
     }
-    let (view, mut note) = root_note(&state, &ctx, &username, &id).await?;
+    let mut note = root_item(&state, &ctx, &view, &username).await?;
     let counted = match &ctx.me {
         Some(me) => state.views.record(view.note.id, ("account", me.id.0)),
         None => state.views.record(view.note.id, ("address", ip)),
@@ -143,7 +156,7 @@ async fn note_page(
         .flat_map(|c| std::iter::once(&c.item).chain(c.replies.iter()))
         .filter_map(|c| c.pictures.first().map(|p| (c.id.clone(), c.author.name.clone(), p.clone())))
         .collect();
-    let sort_name = if query.sort.as_deref() == Some("new") { "new" } else { "hot" };
+    let sort_name = sort_name(sort);
     let next_comments = cursor.map(|c| format!("{}/comments?sort={sort_name}&cursor={c}", note.url));
     let (boards, relationship) = match &ctx.me {
         Some(me) => {
@@ -191,7 +204,7 @@ async fn more_comments(
     let sort = comment_sort(query.sort.as_deref())?;
     let after = parse_cursor(query.cursor.as_deref(), sort)?;
     let (threads, cursor) = comment_threads(&state, ctx.me.as_ref(), &view, sort, after, COMMENTS_PAGE).await?;
-    let sort_name = if query.sort.as_deref() == Some("new") { "new" } else { "hot" };
+    let sort_name = sort_name(sort);
     let fragment = CommentsFragment {
         mine: ctx.is_me(&note.author.id),
         next_comments: cursor.map(|c| format!("{}/comments?sort={sort_name}&cursor={c}", note.url)),
