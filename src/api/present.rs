@@ -54,6 +54,19 @@ pub async fn statuses(
     Ok(out)
 }
 
+/// Each view beside its status as the reader sees it, in order; views a filter
+/// hides are left out.
+pub async fn with_statuses(
+    state: &AppState,
+    viewer: Option<&Account>,
+    views: Vec<NoteView>,
+    context: &str,
+) -> AppResult<Vec<(NoteView, Status)>> {
+    let mut by_id: HashMap<String, Status> =
+        statuses(state, viewer, &views, context).await?.into_iter().map(|s| (s.id.clone(), s)).collect();
+    Ok(views.into_iter().filter_map(|v| by_id.remove(&v.note.id.to_string()).map(|s| (v, s))).collect())
+}
+
 /// One status as the reader sees it; a filter never hides a note opened on purpose.
 pub async fn status(state: &AppState, viewer: Option<&Account>, view: &NoteView) -> AppResult<Status> {
     let mut shown = statuses(state, viewer, std::slice::from_ref(view), "thread").await?;

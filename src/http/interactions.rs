@@ -261,22 +261,6 @@ pub struct Thread {
     pub pinned: bool,
 }
 
-/// Statuses for views, kept beside their views (a filter may hide some).
-async fn with_statuses(
-    state: &AppState,
-    viewer: Option<&AccountRow>,
-    views: Vec<NoteView>,
-) -> AppResult<Vec<(NoteView, Status)>> {
-    let statuses = present::statuses(state, viewer, &views, "thread").await?;
-    Ok(views
-        .into_iter()
-        .filter_map(|v| {
-            let id = v.note.id.to_string();
-            statuses.iter().find(|s| s.id == id).cloned().map(|s| (v, s))
-        })
-        .collect())
-}
-
 /// One page of a note's top-level comments (the pinned one first on the first
 /// page), each with its first replies, and the cursor for the next page.
 pub async fn comment_threads(
@@ -306,8 +290,8 @@ pub async fn comment_threads(
     let ids: Vec<NoteId> = top.iter().map(|c| c.note.id).collect();
     let replies = state.store.first_replies(&ids, FIRST_REPLIES, filter).await?;
     let replies = visibility::visible(state.store.as_ref(), viewer, replies).await?;
-    let top = with_statuses(state, viewer, top).await?;
-    let replies = with_statuses(state, viewer, replies).await?;
+    let top = present::with_statuses(state, viewer, top, "thread").await?;
+    let replies = present::with_statuses(state, viewer, replies, "thread").await?;
     let threads = top
         .into_iter()
         .map(|(view, comment)| Thread {
@@ -332,7 +316,7 @@ pub async fn comment_replies(
     let page = state.store.list_replies(comment.note.id, after, filter, limit).await?;
     let next_cursor = (page.len() as u32 == limit).then(|| page.last()).flatten().map(|l| l.note.id.to_string());
     let page = visibility::visible(state.store.as_ref(), viewer, page).await?;
-    Ok((with_statuses(state, viewer, page).await?, next_cursor))
+    Ok((present::with_statuses(state, viewer, page, "thread").await?, next_cursor))
 }
 
 #[derive(Serialize)]

@@ -82,7 +82,7 @@ async fn discover(State(state): State<AppState>, ctx: Ctx, Query(query): Query<F
     let ranked = discover_page(&state, me, ctx.lang.code(), seed, offset, PAGE_SIZE).await?;
     let full = ranked.len() == PAGE_SIZE;
     let views: Vec<_> = ranked.into_iter().map(|r| r.view).collect();
-    let notes = view::notes(&state, me, &views, "public").await?;
+    let notes = view::notes(&state, me, views, "public").await?;
     let next = full.then(|| format!("/?seed={seed}&offset={}", offset + PAGE_SIZE));
     let trending = if query.is_fragment() { Vec::new() } else { trending_names(&state).await? };
     let page = FeedPage {
@@ -111,7 +111,7 @@ async fn following(State(state): State<AppState>, ctx: Ctx, Query(query): Query<
                 .flatten()
                 .map(|v| format!("/following?max_id={}", v.note.id));
             let views = crate::domain::visibility::visible(state.store.as_ref(), Some(me), views).await?;
-            (view::notes(&state, Some(me), &views, "home").await?, next)
+            (view::notes(&state, Some(me), views, "home").await?, next)
         }
         None => (Vec::new(), None),
     };
@@ -144,7 +144,7 @@ async fn tag(
         .flatten()
         .map(|v| format!("/tags/{}?max_id={}", encode(&name), v.note.id));
     let views = crate::domain::visibility::visible(state.store.as_ref(), me, views).await?;
-    let notes = view::notes(&state, me, &views, "public").await?;
+    let notes = view::notes(&state, me, views, "public").await?;
     let following = match me {
         Some(me) => state.store.followed_tags(me.id).await?.contains(&name),
         None => false,

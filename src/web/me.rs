@@ -112,7 +112,7 @@ async fn notifications(State(state): State<AppState>, mut ctx: Ctx, Query(query)
         state.store.markers(me.id).await?.iter().find(|m| m.timeline == "notifications").map_or(0, |m| m.last_read_id);
     let notes: Vec<_> = groups.iter().filter_map(|g| g.note.clone()).collect();
     let notes = crate::domain::visibility::visible(state.store.as_ref(), Some(&me), notes).await?;
-    let items = view::notes(&state, Some(&me), &notes, "notifications").await?;
+    let items = view::notes(&state, Some(&me), notes, "notifications").await?;
     let mut shown = Vec::new();
     for group in &groups {
         let note = match &group.note {

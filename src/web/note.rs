@@ -103,10 +103,7 @@ async fn root_item(state: &AppState, ctx: &Ctx, view: &NoteView, username: &str)
     if view.note.is_comment() || !view.author.username.eq_ignore_ascii_case(username) {
         return Err(AppError::NotFound);
     }
-    crate::web::view::notes(state, ctx.me.as_ref(), std::slice::from_ref(view), "thread")
-        .await?
-        .pop()
-        .ok_or(AppError::NotFound)
+    crate::web::view::notes(state, ctx.me.as_ref(), vec![view.clone()], "thread").await?.pop().ok_or(AppError::NotFound)
 }
 
 /// The note named in the URL, loaded and checked once.

@@ -136,7 +136,7 @@ async fn profile(
                 .map(|l| format!("{base}?tab={tab}&max_id={}", l.cursor));
             let views = listed.into_iter().map(|l| l.item).collect();
             let views = visibility::visible(state.store.as_ref(), Some(me), views).await?;
-            (view::notes(&state, Some(me), &views, "account").await?, next, Vec::new())
+            (view::notes(&state, Some(me), views, "account").await?, next, Vec::new())
         }
         _ => {
             let visibilities = visibility::listable_visibilities(state.store.as_ref(), &row, me.map(|m| m.id)).await?;
@@ -152,7 +152,7 @@ async fn profile(
                 .then(|| views.last())
                 .flatten()
                 .map(|v| format!("{base}?max_id={}", v.note.id));
-            (view::notes(&state, me, &views, "account").await?, next, Vec::new())
+            (view::notes(&state, me, views, "account").await?, next, Vec::new())
         }
     };
     if query.fragment.is_some() {
@@ -200,7 +200,7 @@ async fn board_page(
         .map(|l| format!("/boards/{}?max_id={}", board.id, l.cursor));
     let views = listed.into_iter().map(|l| l.item).collect();
     let views = visibility::visible(state.store.as_ref(), me, views).await?;
-    let notes = view::notes(&state, me, &views, "account").await?;
+    let notes = view::notes(&state, me, views, "account").await?;
     if query.fragment.is_some() {
         let fragment = CardsFragment { ctx, notes, next };
         return fragment.ctx.render(&state, &fragment);

@@ -2,8 +2,6 @@
 //! the API's entities (so a page shows exactly what the API would answer for
 //! the same reader), with URLs made relative to this site.
 
-use std::collections::HashMap;
-
 use pengyou_store::{Account as AccountRow, NoteView};
 
 use crate::api::entities::{Account, MediaAttachment, Status};
@@ -206,14 +204,13 @@ impl NoteItem {
 pub async fn notes(
     state: &AppState,
     viewer: Option<&AccountRow>,
-    views: &[NoteView],
+    views: Vec<NoteView>,
     context: &str,
 ) -> AppResult<Vec<NoteItem>> {
-    let statuses = present::statuses(state, viewer, views, context).await?;
-    let by_id: HashMap<&str, &Status> = statuses.iter().map(|s| (s.id.as_str(), s)).collect();
-    Ok(views
+    Ok(present::with_statuses(state, viewer, views, context)
+        .await?
         .iter()
-        .filter_map(|view| by_id.get(view.note.id.to_string().as_str()).map(|s| NoteItem::new(state, view, s)))
+        .map(|(view, status)| NoteItem::new(state, view, status))
         .collect())
 }
 
