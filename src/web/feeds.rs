@@ -6,20 +6,18 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
-use pengyou_store::{FeedFilter, Page};
+use pengyou_store::FeedFilter;
 use serde::Deserialize;
 
 use crate::error::AppError;
 use crate::http::timelines::{discover_page, trending};
 use crate::state::AppState;
 use crate::web::view::{self, NoteItem};
-use crate::web::{Ctx, PageResult, encode};
+use crate::web::{Ctx, PAGE_SIZE, PageResult, encode, next_link, page_before};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/", get(discover)).route("/following", get(following)).route("/tags/{name}", get(tag))
 }
-
-const PAGE_SIZE: usize = 20;
 
 #[derive(Deserialize, Default)]
 pub struct FeedQuery {
@@ -71,20 +69,20 @@ fn respond(state: &AppState, query: &FeedQuery, page: FeedPage) -> PageResult {
     page.ctx.render(state, &page)
 }
 
-async fn trending_names(state: &AppState) -> Result<Vec<String>, AppError> {
-    Ok(trending(state).await?.iter().take(12).map(|t| t.name.clone()).collect())
+/// The names of the `n` most trending tags.
+pub async fn trending_names(state: &AppState, n: usize) -> Result<Vec<String>, AppError> {
+    Ok(trending(state).await?.iter().take(n).map(|t| t.name.clone()).collect())
 }
 
 async fn discover(State(state): State<AppState>, ctx: Ctx, Query(query): Query<FeedQuery>) -> PageResult {
     let seed = query.seed.unwrap_or_else(|| u64::from(rand::random::<u32>()));
     let offset = query.offset.unwrap_or(0);
     let me = ctx.me.as_ref();
-    let ranked = discover_page(&state, me, ctx.lang.code(), seed, offset, PAGE_SIZE).await?;
-    let full = ranked.len() == PAGE_SIZE;
+    let ranked = discover_page(&state, me, ctx.lang.code(), seed, offset, PAGE_SIZE as usize).await?;
+    let next = next_link(&ranked, PAGE_SIZE, |_| format!("/?seed={seed}&offset={}", offset + PAGE_SIZE as usize));
     let views: Vec<_> = ranked.into_iter().map(|r| r.view).collect();
     let notes = view::notes(&state, me, views, "public").await?;
-    let next = full.then(|| format!("/?seed={seed}&offset={}", offset + PAGE_SIZE));
-    let trending = if query.is_fragment() { Vec::new() } else { trending_names(&state).await? };
+    let trending = if query.is_fragment() { Vec::new() } else { trending_names(&state, 12).await? };
     let page = FeedPage {
         kind: "discover",
         heading: ctx.t.discover_title.into(),
@@ -98,18 +96,11 @@ async fn discover(State(state): State<AppState>, ctx: Ctx, Query(query): Query<F
     respond(&state, &query, page)
 }
 
-fn page_before(max_id: Option<i64>) -> Page {
-    Page { max_id, since_id: None, min_id: None, limit: PAGE_SIZE as u32 }
-}
-
 async fn following(State(state): State<AppState>, ctx: Ctx, Query(query): Query<FeedQuery>) -> PageResult {
     let (notes, next) = match &ctx.me {
         Some(me) => {
-            let views = state.store.home_feed(me.id, page_before(query.max_id)).await?;
-            let next = (views.len() == PAGE_SIZE)
-                .then(|| views.last())
-                .flatten()
-                .map(|v| format!("/following?max_id={}", v.note.id));
+            let views = state.store.home_feed(me.id, page_before(query.max_id, PAGE_SIZE)).await?;
+            let next = next_link(&views, PAGE_SIZE, |v| format!("/following?max_id={}", v.note.id));
             let views = crate::domain::visibility::visible(state.store.as_ref(), Some(me), views).await?;
             (view::notes(&state, Some(me), views, "home").await?, next)
         }
@@ -138,11 +129,8 @@ async fn tag(
     let name = crate::http::relationships::tag_name(&name)?;
     let me = ctx.me.as_ref();
     let filter = FeedFilter { viewer: me.map(|m| m.id) };
-    let views = state.store.tag_feed(&name, filter, page_before(query.max_id)).await?;
-    let next = (views.len() == PAGE_SIZE)
-        .then(|| views.last())
-        .flatten()
-        .map(|v| format!("/tags/{}?max_id={}", encode(&name), v.note.id));
+    let views = state.store.tag_feed(&name, filter, page_before(query.max_id, PAGE_SIZE)).await?;
+    let next = next_link(&views, PAGE_SIZE, |v| format!("/tags/{}?max_id={}", encode(&name), v.note.id));
     let views = crate::domain::visibility::visible(state.store.as_ref(), me, views).await?;
     let notes = view::notes(&state, me, views, "public").await?;
     let following = match me {

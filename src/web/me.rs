@@ -8,17 +8,17 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use pengyou_store::{AccountUpdate, NotificationFilter, Page, now_ms};
+use pengyou_store::{AccountUpdate, NotificationFilter, now_ms};
 use serde::Deserialize;
 
 use crate::domain::validate;
 use crate::error::AppError;
 use crate::http::extract::{Input, SESSION_COOKIE, cookie, string_list, token_hash};
-use crate::http::timelines::trending;
 use crate::state::AppState;
+use crate::web::feeds::trending_names;
 use crate::web::i18n::Lang;
 use crate::web::view::{self, NoteItem, Person};
-use crate::web::{Ctx, LANG_COOKIE, PageResult, check_csrf, safe_return_to, set_cookie};
+use crate::web::{Ctx, LANG_COOKIE, PageResult, check_csrf, next_link, page_before, safe_return_to, set_cookie};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -53,7 +53,7 @@ async fn compose(State(state): State<AppState>, ctx: Ctx) -> PageResult {
     if ctx.me.is_none() {
         return Ok(sign_in_first(&ctx));
     }
-    let tags = trending(&state).await?.iter().take(16).map(|t| t.name.clone()).collect();
+    let tags = trending_names(&state, 16).await?;
     let page = ComposePage {
         tags,
         max_title: validate::MAX_TITLE,
@@ -99,6 +99,9 @@ pub struct NotificationsPage {
     pub next: Option<String>,
 }
 
+/// Notification groups per page.
+const NOTIFICATIONS_PAGE: u32 = 30;
+
 #[derive(Deserialize, Default)]
 struct ListQuery {
     max_id: Option<i64>,
@@ -106,7 +109,7 @@ struct ListQuery {
 
 async fn notifications(State(state): State<AppState>, mut ctx: Ctx, Query(query): Query<ListQuery>) -> PageResult {
     let Some(me) = ctx.me.clone() else { return Ok(sign_in_first(&ctx)) };
-    let page = Page { max_id: query.max_id, since_id: None, min_id: None, limit: 30 };
+    let page = page_before(query.max_id, NOTIFICATIONS_PAGE);
     let groups = state.store.list_notification_groups(me.id, NotificationFilter::default(), page).await?;
     let read_up_to =
         state.store.markers(me.id).await?.iter().find(|m| m.timeline == "notifications").map_or(0, |m| m.last_read_id);
@@ -131,8 +134,7 @@ async fn notifications(State(state): State<AppState>, mut ctx: Ctx, Query(query)
             unread: group.latest_id > read_up_to,
         });
     }
-    let next =
-        (groups.len() == 30).then(|| groups.last()).flatten().map(|g| format!("/notifications?max_id={}", g.latest_id));
+    let next = next_link(&groups, NOTIFICATIONS_PAGE, |g| format!("/notifications?max_id={}", g.latest_id));
     // Seeing the list reads it: the badge clears from the next page on.
     if query.max_id.is_none()
         && let Some(latest) = groups.first()

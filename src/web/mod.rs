@@ -21,7 +21,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use pengyou_store::{Account, now_ms};
+use pengyou_store::{Account, Page, now_ms};
 use subtle::ConstantTimeEq;
 
 use crate::error::AppError;
@@ -187,6 +187,19 @@ impl Ctx {
         let here = self.here.split('?').next().unwrap_or_default();
         if path == "/" || path.starts_with("/@") { here == path } else { here.starts_with(path) }
     }
+}
+
+/// Cards per page in every feed, profile and board.
+pub const PAGE_SIZE: u32 = 20;
+
+/// A page of `limit` items older than `max_id`.
+pub fn page_before(max_id: Option<i64>, limit: u32) -> Page {
+    Page { max_id, since_id: None, min_id: None, limit }
+}
+
+/// The link to the next page, made from this page's last item, when this page came back full.
+pub fn next_link<T>(items: &[T], limit: u32, link: impl FnOnce(&T) -> String) -> Option<String> {
+    if items.len() == limit as usize { items.last().map(link) } else { None }
 }
 
 /// An error shown as a page rather than JSON, in both languages (the error may

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
-use pengyou_store::{Account as AccountRow, AccountNotesFilter, Board, BoardId, Page, Relationship};
+use pengyou_store::{Account as AccountRow, AccountNotesFilter, Board, BoardId, Relationship};
 use serde::Deserialize;
 
 use crate::api::entities::Account;
@@ -16,13 +16,11 @@ use crate::state::AppState;
 use crate::web::feeds::CardsFragment;
 use crate::web::note::relationship;
 use crate::web::view::{self, NoteItem, Person};
-use crate::web::{Ctx, PageResult};
+use crate::web::{Ctx, PAGE_SIZE, PageResult, next_link, page_before};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/@{username}", get(profile)).route("/boards/{id}", get(board_page))
 }
-
-const PAGE_SIZE: u32 = 20;
 
 pub struct Profile {
     pub person: Person,
@@ -93,10 +91,6 @@ pub struct ProfileQuery {
     fragment: Option<String>,
 }
 
-fn page_before(max_id: Option<i64>) -> Page {
-    Page { max_id, since_id: None, min_id: None, limit: PAGE_SIZE }
-}
-
 async fn profile(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -126,14 +120,11 @@ async fn profile(
         "collected" | "liked" => {
             let me = me.ok_or(AppError::NotFound)?;
             let listed = if tab == "liked" {
-                state.store.list_favourites(me.id, page_before(query.max_id)).await?
+                state.store.list_favourites(me.id, page_before(query.max_id, PAGE_SIZE)).await?
             } else {
-                state.store.list_collects(me.id, None, page_before(query.max_id)).await?
+                state.store.list_collects(me.id, None, page_before(query.max_id, PAGE_SIZE)).await?
             };
-            let next = (listed.len() == PAGE_SIZE as usize)
-                .then(|| listed.last())
-                .flatten()
-                .map(|l| format!("{base}?tab={tab}&max_id={}", l.cursor));
+            let next = next_link(&listed, PAGE_SIZE, |l| format!("{base}?tab={tab}&max_id={}", l.cursor));
             let views = listed.into_iter().map(|l| l.item).collect();
             let views = visibility::visible(state.store.as_ref(), Some(me), views).await?;
             (view::notes(&state, Some(me), views, "account").await?, next, Vec::new())
@@ -145,13 +136,10 @@ async fn profile(
                 .list_account_notes(
                     row.id,
                     AccountNotesFilter { visibilities, exclude_replies: true },
-                    page_before(query.max_id),
+                    page_before(query.max_id, PAGE_SIZE),
                 )
                 .await?;
-            let next = (views.len() == PAGE_SIZE as usize)
-                .then(|| views.last())
-                .flatten()
-                .map(|v| format!("{base}?max_id={}", v.note.id));
+            let next = next_link(&views, PAGE_SIZE, |v| format!("{base}?max_id={}", v.note.id));
             (view::notes(&state, me, views, "account").await?, next, Vec::new())
         }
     };
@@ -193,11 +181,8 @@ async fn board_page(
     if !shown {
         return Err(AppError::NotFound.into());
     }
-    let listed = state.store.list_collects(owner.id, Some(board.id), page_before(query.max_id)).await?;
-    let next = (listed.len() == PAGE_SIZE as usize)
-        .then(|| listed.last())
-        .flatten()
-        .map(|l| format!("/boards/{}?max_id={}", board.id, l.cursor));
+    let listed = state.store.list_collects(owner.id, Some(board.id), page_before(query.max_id, PAGE_SIZE)).await?;
+    let next = next_link(&listed, PAGE_SIZE, |l| format!("/boards/{}?max_id={}", board.id, l.cursor));
     let views = listed.into_iter().map(|l| l.item).collect();
     let views = visibility::visible(state.store.as_ref(), me, views).await?;
     let notes = view::notes(&state, me, views, "account").await?;
