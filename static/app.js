@@ -24,6 +24,9 @@
     }
   }
 
+  /** The error an API answer describes: `{"error": message, "error_code": code}`. */
+  const apiError = (status, json) => new ApiError(status, (json && (json.error_code || json.error)) || 'error', (json && json.error) || '');
+
   async function api(method, path, data, headers = {}) {
     const options = { method, credentials: 'same-origin', headers: { Accept: 'application/json', 'X-CSRF-Token': csrf, ...headers } };
     if (data instanceof FormData) {
@@ -40,7 +43,7 @@
     }
     const json = await response.json().catch(() => null);
     if (!response.ok) {
-      throw new ApiError(response.status, (json && (json.error_code || json.error)) || 'error', (json && json.error) || '');
+      throw apiError(response.status, json);
     }
     return json;
   }
@@ -319,7 +322,7 @@
           }
           return;
         }
-        reject(new ApiError(xhr.status, (json && (json.error_code || json.error)) || 'error', (json && json.error) || ''));
+        reject(apiError(xhr.status, json));
       });
       const form = new FormData();
       form.append('file', file);
@@ -334,7 +337,7 @@
       const json = await response.json().catch(() => null);
       if (response.status === 200) return json;
       if (response.status !== 206) {
-        throw new ApiError(response.status, (json && (json.error_code || json.error)) || 'error', (json && json.error) || '');
+        throw apiError(response.status, json);
       }
     }
   }
